@@ -1,0 +1,24 @@
+"""observe: correlation ids, structured logs, EMF metrics and traces for Lambda data pipelines.
+
+    from observe import observed, get_logger, metric
+
+    log = get_logger(__name__)
+
+    @observed(pipeline="ingest")
+    def handler(event, context):
+        log.info("fetched page", page=3, records=250)
+        metric("RecordsFetched", 250)
+
+``import observe`` loads structlog and the standard library only; boto3, pandas, numpy,
+great_expectations and the OpenTelemetry SDK are imported where they are used.
+"""
+
+from __future__ import annotations
+
+from observe import correlation
+from observe.decorator import observed
+from observe.logging import get_logger
+from observe.metrics import metric
+
+__all__ = ["correlation", "get_logger", "metric", "observed"]
+__version__ = "0.1.0"

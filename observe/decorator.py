@@ -1,0 +1,158 @@
+"""``@observed``: the one decorator a handler needs.
+
+On entry it binds the correlation id (from the event, else new), the cold-start flag and the
+function's identity; the handler's log lines carry them. On return or raise it writes one
+summary line and the EMF documents (duration, peak memory, memory utilisation, cold start,
+errors, throttles, batch item failures and the handler's own metrics), then returns the result
+or re-raises the exception unchanged. Nothing is swallowed and nothing is printed twice.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from observe import config, correlation, telemetry, tracing
+from observe import logging as _log
+from observe.metrics import MetricsBuffer, flush
+from observe.metrics import _current as _current_metrics
+
+F = TypeVar("F", bound=Callable[..., Any])
+_summary_logger_name = "observe"
+_CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect/asyncio
+
+
+class _Invocation:
+    """State of one invocation between entry and exit."""
+
+    __slots__ = ("buffer", "cid", "cid_token", "ctx", "ctx_token", "dims", "limit", "m_token", "start")
+
+    def __init__(self, event: Any, context: Any, service: str | None, pipeline: str, fn_name: str) -> None:
+        self.start = time.perf_counter()
+        environment = config.environment()
+        svc = service or os.environ.get("SERVICE_NAME") or fn_name
+        cold = telemetry.take_cold_start()
+        self.cid = correlation.from_event(event) or correlation.new_id()
+        self.ctx = {
+            "service": svc,
+            "pipeline": pipeline,
+            "environment": environment,
+            "function_name": getattr(context, "function_name", None) or fn_name,
+            "function_version": getattr(context, "function_version", None),
+            "cold_start": cold,
+            "aws_request_id": getattr(context, "aws_request_id", None),
+        }
+        self.dims = {"service": svc, "pipeline": pipeline, "environment": environment}
+        self.limit = telemetry.memory_limit_mb(context)
+        self.buffer = MetricsBuffer()
+        self.ctx_token = _log.invocation_context.set(self.ctx)
+        self.cid_token = correlation.set_id(self.cid)
+        self.m_token = _current_metrics.set(self.buffer)
+
+    def finish(self, result: Any, error: BaseException | None) -> None:
+        """Write the summary line and the metrics; restore the outer context."""
+        try:
+            duration_ms = (time.perf_counter() - self.start) * 1000.0
+            rss = telemetry.max_rss_mb()
+            buf = self.buffer
+            add = buf.add
+            add("Duration", duration_ms)
+            add("MaxMemoryUsed", rss)
+            if self.limit:
+                add("MemoryUtilization", 100.0 * rss / self.limit)
+            add("ColdStart", 1 if self.ctx["cold_start"] else 0)
+            fields: dict[str, Any] = {"duration_ms": round(duration_ms, 3), "max_memory_mb": round(rss, 1)}
+            throttle = None
+            if error is not None:
+                add("Errors", 1, error_type=type(error).__name__)
+                throttle = telemetry.classify_throttle(error)
+                if throttle is not None and not buf.count("Throttles"):
+                    telemetry.record_throttle(throttle)
+            else:
+                add("Errors", 0)
+            if not any(name == "Throttles" for name, _ in buf.values):
+                add("Throttles", 0)
+            if isinstance(result, dict) and isinstance(result.get("batchItemFailures"), list):
+                failed = len(result["batchItemFailures"])
+                add("BatchItemFailures", failed)
+                fields["batch_item_failures"] = failed
+            logger = _log.get_logger(_summary_logger_name)
+            if error is None:
+                logger.info("invocation complete", **fields)
+            else:
+                if throttle is not None:
+                    fields["throttle_source"] = throttle.source
+                    fields["retry_after_s"] = throttle.retry_after
+                logger.error("invocation failed", exc_info=error, **fields)
+            flush(
+                buf,
+                self.dims,
+                {
+                    "correlation_id": self.cid,
+                    "aws_request_id": self.ctx["aws_request_id"],
+                    "function_name": self.ctx["function_name"],
+                },
+            )
+        finally:
+            _current_metrics.reset(self.m_token)
+            correlation.reset(self.cid_token)
+            _log.invocation_context.reset(self.ctx_token)
+
+
+def observed(
+    fn: F | None = None, *, pipeline: str = "default", service: str | None = None
+) -> Any:
+    """Wrap a Lambda handler ``(event, context)``, sync or async, with logs, metrics and traces.
+
+    ``pipeline`` groups functions on dashboards; ``service`` defaults to ``SERVICE_NAME`` and
+    then to the function's name. Usable bare (``@observed``) or with arguments.
+    """
+
+    def decorate(handler: F) -> F:
+        name = handler.__name__
+
+        if handler.__code__.co_flags & _CO_COROUTINE if hasattr(handler, "__code__") else False:
+
+            @functools.wraps(handler)
+            async def async_wrapper(event: Any, context: Any = None, *args: Any, **kwargs: Any) -> Any:
+                inv = _Invocation(event, context, service, pipeline, name)
+                result: Any = None
+                error: BaseException | None = None
+                try:
+                    with tracing.invocation_span(event, context, inv.ctx["function_name"], inv.ctx["cold_start"]):
+                        result = await handler(event, context, *args, **kwargs)
+                    return result
+                except BaseException as exc:
+                    error = exc
+                    raise
+                finally:
+                    inv.finish(result, error)
+
+            return async_wrapper  # type: ignore[return-value]
+
+        @functools.wraps(handler)
+        def wrapper(event: Any, context: Any = None, *args: Any, **kwargs: Any) -> Any:
+            inv = _Invocation(event, context, service, pipeline, name)
+            result: Any = None
+            error: BaseException | None = None
+            try:
+                if tracing._state["enabled"] is False:  # the common case: no context manager at all
+                    result = handler(event, context, *args, **kwargs)
+                else:
+                    with tracing.invocation_span(event, context, inv.ctx["function_name"], inv.ctx["cold_start"]):
+                        result = handler(event, context, *args, **kwargs)
+                return result
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                inv.finish(result, error)
+
+        return wrapper  # type: ignore[return-value]
+
+    if fn is not None:
+        return decorate(fn)
+    return decorate

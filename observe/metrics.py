@@ -1,0 +1,167 @@
+"""CloudWatch Embedded Metric Format (EMF): metrics as JSON log lines, no API calls.
+
+Values are buffered per invocation (by ``observed``) and written at the end as one document per
+dimension set. Names and units come from :mod:`observe.catalogue`; an unknown name, an
+undeclared dimension or a wrong unit raises at the call, where the developer sees it. The EMF
+limits (30 dimensions a set, 100 metrics a document, 100 values a metric) are kept by splitting
+into more documents, never by writing a document CloudWatch would drop.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from contextvars import ContextVar
+from typing import Any
+
+from observe import catalogue
+from observe.logging import _dumps, write_line
+
+MAX_METRICS_PER_DOC = 100
+MAX_VALUES_PER_METRIC = 100
+MAX_DIMENSIONS = 30
+DEFAULT_NAMESPACE = "DataPipelines"
+
+_Key = tuple[str, tuple[tuple[str, str], ...]]
+
+
+class MetricsBuffer:
+    """Metric values of one invocation, keyed by (name, extra dimensions)."""
+
+    __slots__ = ("values",)
+
+    def __init__(self) -> None:
+        self.values: dict[_Key, list[float]] = {}
+
+    def add(self, name: str, value: float, unit: str | None = None, **dimensions: str) -> None:
+        """Add one value; checks name, unit and dimensions against the catalogue."""
+        definition = catalogue.get(name)
+        if unit is not None and unit != definition.unit:
+            raise ValueError(f"metric {name!r} is catalogued in {definition.unit}, not {unit}")
+        if dimensions:
+            undeclared = set(dimensions) - set(definition.dimensions)
+            if undeclared:
+                raise ValueError(
+                    f"metric {name!r}: dimension(s) {sorted(undeclared)} not declared in observe.catalogue "
+                    f"(declared: {list(definition.dimensions) or 'none'})"
+                )
+            key: _Key = (name, tuple(sorted((k, str(v)) for k, v in dimensions.items())))
+        else:
+            key = (name, ())
+        if type(value) not in (int, float):
+            value = float(value)
+        bucket = self.values.get(key)
+        if bucket is None:
+            self.values[key] = [value]
+        else:
+            bucket.append(value)
+
+    def count(self, name: str) -> float:
+        """Sum of the values recorded for ``name`` across its dimension sets."""
+        return sum(sum(v) for (n, _), v in self.values.items() if n == name)
+
+    def __bool__(self) -> bool:
+        return bool(self.values)
+
+
+_current: ContextVar[MetricsBuffer | None] = ContextVar("observe_metrics", default=None)
+
+
+def namespace() -> str:
+    """``METRICS_NAMESPACE``, else ``DataPipelines``."""
+    return os.environ.get("METRICS_NAMESPACE") or DEFAULT_NAMESPACE
+
+
+def documents(
+    buffer: MetricsBuffer,
+    dimensions: dict[str, str],
+    properties: dict[str, Any] | None = None,
+    *,
+    timestamp_ms: int | None = None,
+) -> list[dict[str, Any]]:
+    """The EMF documents for ``buffer``: one per extra-dimension set, split to the EMF limits.
+
+    A value recorded with extra dimensions is also counted in the standard-dimension document,
+    so the total is a plain metric (alarms need no metric math).
+    """
+    if len(dimensions) > MAX_DIMENSIONS:
+        raise ValueError(f"{len(dimensions)} dimensions, EMF allows {MAX_DIMENSIONS}")
+    ts = timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)
+    groups: dict[tuple[tuple[str, str], ...], dict[str, list[float]]] = {}
+    totals: dict[str, list[float]] = groups.setdefault((), {})
+    for (name, extra), values in buffer.values.items():
+        if extra:
+            groups.setdefault(extra, {})[name] = values
+        totals.setdefault(name, []).extend(values)
+    ns = namespace()
+    docs: list[dict[str, Any]] = []
+    for extra, metrics in groups.items():
+        if not metrics:
+            continue
+        dims = {**dimensions, **dict(extra)}
+        if len(dims) > MAX_DIMENSIONS:
+            raise ValueError(f"{len(dims)} dimensions, EMF allows {MAX_DIMENSIONS}")
+        names = list(metrics)
+        for start in range(0, len(names), MAX_METRICS_PER_DOC):
+            chunk = names[start : start + MAX_METRICS_PER_DOC]
+            rounds = max(len(metrics[n]) for n in chunk)
+            for offset in range(0, rounds, MAX_VALUES_PER_METRIC):
+                present = [n for n in chunk if len(metrics[n]) > offset]
+                doc: dict[str, Any] = {
+                    "_aws": {
+                        "Timestamp": ts,
+                        "CloudWatchMetrics": [
+                            {
+                                "Namespace": ns,
+                                "Dimensions": [list(dims)],
+                                "Metrics": [{"Name": n, "Unit": catalogue.CATALOGUE[n].unit} for n in present],
+                            }
+                        ],
+                    },
+                    **dims,
+                }
+                if properties:
+                    doc.update(properties)
+                for n in present:
+                    values = metrics[n][offset : offset + MAX_VALUES_PER_METRIC]
+                    doc[n] = values[0] if len(values) == 1 else values
+                docs.append(doc)
+    return docs
+
+
+def flush(
+    buffer: MetricsBuffer, dimensions: dict[str, str], properties: dict[str, Any] | None = None
+) -> int:
+    """Write ``buffer`` as EMF lines to the log stream; returns the number of documents."""
+    docs = documents(buffer, dimensions, properties)
+    for doc in docs:
+        write_line(_dumps(doc))
+    buffer.values.clear()
+    return len(docs)
+
+
+def standard_dimensions(service: str, pipeline: str, environment: str) -> dict[str, str]:
+    """The dimension set every metric carries."""
+    return {"service": service, "pipeline": pipeline, "environment": environment}
+
+
+def metric(name: str, value: float, unit: str | None = None, **dimensions: str) -> None:
+    """Record a catalogued metric for the current invocation (written when it ends).
+
+    Outside an ``observed`` invocation the value is written at once, with the service from
+    ``SERVICE_NAME`` and the pipeline from ``PIPELINE`` (scripts and batch jobs).
+    """
+    buffer = _current.get()
+    if buffer is not None:
+        buffer.add(name, value, unit, **dimensions)
+        return
+    from observe import config
+
+    single = MetricsBuffer()
+    single.add(name, value, unit, **dimensions)
+    flush(
+        single,
+        standard_dimensions(
+            os.environ.get("SERVICE_NAME", "unknown"), os.environ.get("PIPELINE", "unknown"), config.environment()
+        ),
+    )

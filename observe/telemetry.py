@@ -1,0 +1,151 @@
+"""Per-invocation telemetry: cold start, peak memory, and throttle classification.
+
+Throttles are recognised without importing the libraries that raise them: botocore's
+``ClientError`` carries ``response["Error"]["Code"]``; httpx and requests errors carry a
+``response`` with ``status_code`` and ``headers``; a bare response object is accepted too.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import sys
+import time
+from typing import Any, NamedTuple
+
+#: Error codes AWS services use for throttling (the set botocore's standard retry mode treats so).
+AWS_THROTTLE_CODES: frozenset[str] = frozenset(
+    {
+        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+        "TooManyRequestsException", "ProvisionedThroughputExceededException",
+        "TransactionInProgressException", "RequestLimitExceeded", "BandwidthLimitExceeded",
+        "LimitExceededException", "RequestThrottled", "SlowDown", "PriorRequestNotComplete",
+        "EC2ThrottledException",
+    }
+)  # fmt: skip
+
+HTTP_429 = "http-429"
+AWS_THROTTLING = "aws-throttling"
+
+_cold = [True]
+_RSS_DIVISOR = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB on Linux
+
+
+def take_cold_start() -> bool:
+    """True on the first call in this process (the execution environment's first invocation)."""
+    if _cold[0]:
+        _cold[0] = False
+        return True
+    return False
+
+
+def reset_cold_start() -> None:
+    """Make the next invocation count as a cold start again (tests)."""
+    _cold[0] = True
+
+
+def max_rss_mb() -> float:
+    """Peak resident set size of this process so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / _RSS_DIVISOR
+
+
+def memory_limit_mb(context: Any) -> int | None:
+    """The function's memory limit, from the Lambda context or the runtime's environment."""
+    limit = getattr(context, "memory_limit_in_mb", None) or os.environ.get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+    try:
+        return int(limit) if limit else None
+    except (TypeError, ValueError):
+        return None
+
+
+class Throttle(NamedTuple):
+    """A throttling signal: where it came from, the code, and how long the other side asked us to wait."""
+
+    source: str
+    code: str
+    retry_after: float | None = None
+
+
+class ThrottledError(Exception):
+    """Raised by pipeline code to stop work at once because a dependency throttled."""
+
+    def __init__(self, throttle: Throttle, message: str | None = None) -> None:
+        self.throttle = throttle
+        super().__init__(message or f"throttled ({throttle.source} {throttle.code}, retry after {throttle.retry_after})")
+
+
+def parse_retry_after(value: Any, now: float | None = None) -> float | None:
+    """``Retry-After`` as seconds to wait: delta-seconds or an HTTP date; None if absent or bad."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        import email.utils  # only for the rare HTTP-date form
+
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None:
+            return None
+        seconds = when.timestamp() - (now if now is not None else time.time())
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN / inf
+        return None
+    return max(0.0, seconds)
+
+
+def _header(headers: Any, name: str) -> Any:
+    if headers is None:
+        return None
+    try:
+        value = headers.get(name)
+        if value is None:
+            value = headers.get(name.lower())
+        return value
+    except AttributeError:
+        return None
+
+
+def _from_response(response: Any) -> Throttle | None:
+    if getattr(response, "status_code", None) == 429:
+        retry = parse_retry_after(_header(getattr(response, "headers", None), "Retry-After"))
+        return Throttle(HTTP_429, "429", retry)
+    return None
+
+
+def classify_throttle(obj: Any) -> Throttle | None:
+    """A :class:`Throttle` if ``obj`` (an exception or an HTTP response) says we were throttled."""
+    seen = 0
+    while obj is not None and seen < 4:  # follow `raise ... from` a few levels
+        seen += 1
+        if isinstance(obj, ThrottledError):
+            return obj.throttle
+        response = getattr(obj, "response", None)
+        if isinstance(response, dict):  # botocore ClientError
+            error = response.get("Error") or {}
+            code = str(error.get("Code", ""))
+            meta = response.get("ResponseMetadata") or {}
+            status = meta.get("HTTPStatusCode")
+            if code in AWS_THROTTLE_CODES or status == 429:
+                headers = meta.get("HTTPHeaders") or {}
+                return Throttle(AWS_THROTTLING, code or "429", parse_retry_after(_header(headers, "retry-after")))
+        elif response is not None:
+            found = _from_response(response)
+            if found:
+                return found
+        found = _from_response(obj)
+        if found:
+            return found
+        obj = getattr(obj, "__cause__", None)
+    return None
+
+
+def record_throttle(throttle: Throttle) -> None:
+    """Count a throttle (``Throttles`` by source) in the current invocation's metrics."""
+    from observe.metrics import metric
+
+    metric("Throttles", 1, source=throttle.source)

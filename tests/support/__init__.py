@@ -1,0 +1,1 @@
+"""Real local servers the tests start and stop themselves (moto, source API, MockPass, ...)."""
