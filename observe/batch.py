@@ -31,7 +31,11 @@ def _records(event: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def _record_cid(record: Mapping[str, Any]) -> str:
-    return correlation.from_sqs_record(record) or correlation.clean(record.get("messageId")) or correlation.new_id()
+    return (
+        correlation.from_sqs_record(record)
+        or correlation.clean(record.get("messageId"))
+        or correlation.new_id()
+    )
 
 
 def _response(failed: list[str]) -> dict[str, Any]:
@@ -127,7 +131,7 @@ async def aprocess_sqs_batch(
     stopper = asyncio.ensure_future(stop.wait())
     pending: set[asyncio.Future[Any]] = set(tasks)
     while pending:
-        finished, pending = await asyncio.wait(pending | {stopper}, return_when=asyncio.FIRST_COMPLETED)
+        _, pending = await asyncio.wait(pending | {stopper}, return_when=asyncio.FIRST_COMPLETED)
         pending.discard(stopper)
         if stop.is_set():
             for task in pending:

@@ -56,7 +56,6 @@ class MetricDef(NamedTuple):
     alarm: str | None = None
 
 
-
 def _check(m: MetricDef) -> MetricDef:
     if m.unit not in EMF_UNITS:
         raise ValueError(f"metric {m.name!r}: unit {m.unit!r} is not an EMF unit")
@@ -138,7 +137,9 @@ def as_markdown() -> str:
             "|---|---|---|---|---|---|"]  # fmt: skip
     for m in CATALOGUE.values():
         dims = ", ".join(m.dimensions) or "-"
-        rows.append(f"| `{m.name}` | {m.unit} | {dims} | {m.statistic} | {m.alarm or '-'} | {m.description} |")
+        rows.append(
+            f"| `{m.name}` | {m.unit} | {dims} | {m.statistic} | {m.alarm or '-'} | {m.description} |"
+        )
     return "\n".join(rows) + "\n"
 
 
@@ -153,7 +154,3 @@ def write_docs(path: str = "docs/metrics.md") -> None:
     )
     with open(path, "w", encoding="utf-8") as f:
         f.write(header + as_markdown())
-
-
-if __name__ == "__main__":
-    write_docs()

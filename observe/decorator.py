@@ -36,7 +36,7 @@ class _Invocation:
         svc = service or os.environ.get("SERVICE_NAME") or fn_name
         cold = telemetry.take_cold_start()
         self.cid = correlation.from_event(event) or correlation.new_id()
-        self.ctx = {
+        self.ctx: dict[str, Any] = {
             "service": svc,
             "pipeline": pipeline,
             "environment": environment,
@@ -102,9 +102,7 @@ class _Invocation:
             _log.invocation_context.reset(self.ctx_token)
 
 
-def observed(
-    fn: F | None = None, *, pipeline: str = "default", service: str | None = None
-) -> Any:
+def observed(fn: F | None = None, *, pipeline: str = "default", service: str | None = None) -> Any:
     """Wrap a Lambda handler ``(event, context)``, sync or async, with logs, metrics and traces.
 
     ``pipeline`` groups functions on dashboards; ``service`` defaults to ``SERVICE_NAME`` and
@@ -122,7 +120,9 @@ def observed(
                 result: Any = None
                 error: BaseException | None = None
                 try:
-                    with tracing.invocation_span(event, context, inv.ctx["function_name"], inv.ctx["cold_start"]):
+                    with tracing.invocation_span(
+                        event, context, inv.ctx["function_name"], inv.ctx["cold_start"]
+                    ):
                         result = await handler(event, context, *args, **kwargs)
                     return result
                 except BaseException as exc:
@@ -142,7 +142,9 @@ def observed(
                 if tracing._state["enabled"] is False:  # the common case: no context manager at all
                     result = handler(event, context, *args, **kwargs)
                 else:
-                    with tracing.invocation_span(event, context, inv.ctx["function_name"], inv.ctx["cold_start"]):
+                    with tracing.invocation_span(
+                        event, context, inv.ctx["function_name"], inv.ctx["cold_start"]
+                    ):
                         result = handler(event, context, *args, **kwargs)
                 return result
             except BaseException as exc:

@@ -84,6 +84,7 @@ def format_exception(logger: Any, method_name: str, event_dict: dict[str, Any]) 
     if method_name == "exception" and exc_info is None:
         exc_info = True
     if exc_info:
+        exc: BaseException | None
         if isinstance(exc_info, BaseException):
             exc = exc_info
         elif isinstance(exc_info, tuple):
@@ -108,7 +109,9 @@ def render(logger: Any, method_name: str, event_dict: dict[str, Any]) -> str:
     """Assemble the line: fixed fields, invocation context, correlation id, caller's fields."""
     out: dict[str, Any] = {
         "timestamp": timestamp(),
-        "level": "error" if method_name == "exception" else ("warning" if method_name == "warn" else method_name),
+        "level": "error"
+        if method_name == "exception"
+        else ("warning" if method_name == "warn" else method_name),
         "message": event_dict.pop("event", ""),
         "logger": event_dict.pop("logger", None),
     }
@@ -167,7 +170,11 @@ def get_logger(name: str | None = None, **initial: Any) -> Any:
 
     wrapper = structlog.make_filtering_bound_logger(_state["level"])
     logger = structlog.wrap_logger(
-        WRITER, processors=PROCESSORS, wrapper_class=wrapper, context_class=dict, cache_logger_on_first_use=True
+        WRITER,
+        processors=PROCESSORS,
+        wrapper_class=wrapper,
+        context_class=dict,
+        cache_logger_on_first_use=True,
     ).bind(logger=name, **initial)
     if not initial:
         _loggers[name] = logger

@@ -114,7 +114,9 @@ def documents(
                             {
                                 "Namespace": ns,
                                 "Dimensions": [list(dims)],
-                                "Metrics": [{"Name": n, "Unit": catalogue.CATALOGUE[n].unit} for n in present],
+                                "Metrics": [
+                                    {"Name": n, "Unit": catalogue.CATALOGUE[n].unit} for n in present
+                                ],
                             }
                         ],
                     },
@@ -129,9 +131,7 @@ def documents(
     return docs
 
 
-def flush(
-    buffer: MetricsBuffer, dimensions: dict[str, str], properties: dict[str, Any] | None = None
-) -> int:
+def flush(buffer: MetricsBuffer, dimensions: dict[str, str], properties: dict[str, Any] | None = None) -> int:
     """Write ``buffer`` as EMF lines to the log stream; returns the number of documents."""
     docs = documents(buffer, dimensions, properties)
     for doc in docs:
@@ -162,6 +162,8 @@ def metric(name: str, value: float, unit: str | None = None, **dimensions: str) 
     flush(
         single,
         standard_dimensions(
-            os.environ.get("SERVICE_NAME", "unknown"), os.environ.get("PIPELINE", "unknown"), config.environment()
+            os.environ.get("SERVICE_NAME", "unknown"),
+            os.environ.get("PIPELINE", "unknown"),
+            config.environment(),
         ),
     )

@@ -55,9 +55,7 @@ def is_sensitive_key(key: str) -> bool:
         return cached
     k = key.lower().replace("-", "_")
     verdict = (
-        k in SENSITIVE_KEYS
-        or any(f in k for f in SENSITIVE_FRAGMENTS)
-        or k.endswith(SENSITIVE_SUFFIXES)
+        k in SENSITIVE_KEYS or any(f in k for f in SENSITIVE_FRAGMENTS) or k.endswith(SENSITIVE_SUFFIXES)
     )
     if len(_key_cache) < 4096:
         _key_cache[key] = verdict

@@ -71,7 +71,9 @@ class ThrottledError(Exception):
 
     def __init__(self, throttle: Throttle, message: str | None = None) -> None:
         self.throttle = throttle
-        super().__init__(message or f"throttled ({throttle.source} {throttle.code}, retry after {throttle.retry_after})")
+        super().__init__(
+            message or f"throttled ({throttle.source} {throttle.code}, retry after {throttle.retry_after})"
+        )
 
 
 def parse_retry_after(value: Any, now: float | None = None) -> float | None:
@@ -132,7 +134,9 @@ def classify_throttle(obj: Any) -> Throttle | None:
             status = meta.get("HTTPStatusCode")
             if code in AWS_THROTTLE_CODES or status == 429:
                 headers = meta.get("HTTPHeaders") or {}
-                return Throttle(AWS_THROTTLING, code or "429", parse_retry_after(_header(headers, "retry-after")))
+                return Throttle(
+                    AWS_THROTTLING, code or "429", parse_retry_after(_header(headers, "retry-after"))
+                )
         elif response is not None:
             found = _from_response(response)
             if found:

@@ -30,7 +30,9 @@ def _env_wants_tracing() -> bool:
     exporter = os.environ.get("OTEL_TRACES_EXPORTER", "")
     if exporter and exporter.lower() != "none":
         return True
-    return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+    return bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
 
 
 def is_enabled() -> bool:
@@ -186,11 +188,22 @@ def invocation_span(event: Any, context: Any, name: str, cold_start: bool) -> It
     version = getattr(context, "function_version", None)
     if version:
         attributes["faas.version"] = version
-    kind = SpanKind.SERVER if trigger == "http" else SpanKind.CONSUMER if trigger == "pubsub" else SpanKind.INTERNAL
+    kind = (
+        SpanKind.SERVER
+        if trigger == "http"
+        else SpanKind.CONSUMER
+        if trigger == "pubsub"
+        else SpanKind.INTERNAL
+    )
     tracer = _state["tracer"]
     try:
         with tracer.start_as_current_span(
-            name, context=parent, kind=kind, attributes=attributes, links=links, record_exception=False,
+            name,
+            context=parent,
+            kind=kind,
+            attributes=attributes,
+            links=links,
+            record_exception=False,
             set_status_on_exception=False,
         ) as span:
             try:
@@ -216,7 +229,11 @@ def record_span(record: Mapping[str, Any], name: str = "process record") -> Iter
     links = _links([extract(_sqs_carrier(record))])
     attributes = {"messaging.system": "aws_sqs", "messaging.message.id": str(record.get("messageId", ""))}
     with _state["tracer"].start_as_current_span(
-        name, kind=SpanKind.CONSUMER, links=links, attributes=attributes, record_exception=False,
+        name,
+        kind=SpanKind.CONSUMER,
+        links=links,
+        attributes=attributes,
+        record_exception=False,
         set_status_on_exception=False,
     ) as span:
         try:

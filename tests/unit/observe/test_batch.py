@@ -12,11 +12,17 @@ from observe.telemetry import Throttle, ThrottledError
 
 
 def sqs_event(n: int) -> dict:
-    return {"Records": [
-        {"eventSource": "aws:sqs", "messageId": f"m{i}", "body": str(i),
-         "messageAttributes": {"correlation_id": {"stringValue": f"cid-{i}", "dataType": "String"}}}
-        for i in range(n)
-    ]}
+    return {
+        "Records": [
+            {
+                "eventSource": "aws:sqs",
+                "messageId": f"m{i}",
+                "body": str(i),
+                "messageAttributes": {"correlation_id": {"stringValue": f"cid-{i}", "dataType": "String"}},
+            }
+            for i in range(n)
+        ]
+    }
 
 
 def test_bad_record_fails_alone_with_its_correlation_id(observe_capture, lambda_context) -> None:

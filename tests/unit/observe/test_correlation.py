@@ -41,8 +41,17 @@ def test_sqs_batch_has_no_single_id_but_each_record_has_its_own() -> None:
 
 
 def test_sns_attribute_then_message_id() -> None:
-    with_attr = {"Records": [{"EventSource": "aws:sns", "Sns": {
-        "MessageId": "sns-1", "MessageAttributes": {"correlation_id": {"Type": "String", "Value": "cid-sns"}}}}]}
+    with_attr = {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "Sns": {
+                    "MessageId": "sns-1",
+                    "MessageAttributes": {"correlation_id": {"Type": "String", "Value": "cid-sns"}},
+                },
+            }
+        ]
+    }
     without = {"Records": [{"EventSource": "aws:sns", "Sns": {"MessageId": "sns-1"}}]}
     assert correlation.from_event(with_attr) == "cid-sns"
     assert correlation.from_event(without) == "sns-1"

@@ -18,8 +18,15 @@ def test_schema_field_order_and_types(observe_capture) -> None:
     (line,) = observe_capture.logs
     assert list(line)[:4] == ["timestamp", "level", "message", "logger"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["timestamp"])
-    assert line == {**line, "level": "info", "message": "hello", "logger": "mod", "correlation_id": "cid-1",
-                    "count": 2, "nested": {"a": [1, 2]}}
+    assert line == {
+        **line,
+        "level": "info",
+        "message": "hello",
+        "logger": "mod",
+        "correlation_id": "cid-1",
+        "count": 2,
+        "nested": {"a": [1, 2]},
+    }
 
 
 @pytest.mark.parametrize(("env", "debug_shown"), [("dev", True), ("stg", False), ("prd", False)])

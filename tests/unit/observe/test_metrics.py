@@ -33,7 +33,7 @@ def validate_emf(doc: dict) -> None:
 
 def test_unknown_metric_is_refused_with_the_fix() -> None:
     buf = MetricsBuffer()
-    with pytest.raises(UnknownMetricError, match="not in observe.catalogue"):
+    with pytest.raises(UnknownMetricError, match=r"not in observe\.catalogue"):
         buf.add("RecordsFetchd", 1)
 
 
@@ -41,7 +41,7 @@ def test_undeclared_dimension_and_wrong_unit_are_refused() -> None:
     buf = MetricsBuffer()
     with pytest.raises(ValueError, match="dimension"):
         buf.add("RecordsFetched", 1, source="x")
-    with pytest.raises(ValueError, match="catalogued in Milliseconds"):
+    with pytest.raises(ValueError, match=r"catalogued in Milliseconds"):
         buf.add("Duration", 1, unit="Seconds")
 
 
@@ -68,7 +68,11 @@ def test_more_than_100_values_are_split_across_documents() -> None:
     assert len(docs) == 3
     for d in docs:
         validate_emf(d)
-    values = [v for d in docs for v in (d["FetchLatency"] if isinstance(d["FetchLatency"], list) else [d["FetchLatency"]])]
+    values = [
+        v
+        for d in docs
+        for v in (d["FetchLatency"] if isinstance(d["FetchLatency"], list) else [d["FetchLatency"]])
+    ]
     assert values == [float(i) for i in range(250)]
 
 

@@ -11,7 +11,11 @@ from observe.config import ConfigError
 from observe.telemetry import Throttle, ThrottledError
 
 log = get_logger("tests.app")
-APIGW = {"version": "2.0", "headers": {"x-correlation-id": "cid-42"}, "requestContext": {"requestId": "r", "http": {}}}
+APIGW = {
+    "version": "2.0",
+    "headers": {"x-correlation-id": "cid-42"},
+    "requestContext": {"requestId": "r", "http": {}},
+}
 
 
 @observed(pipeline="ingest", service="svc")
@@ -40,8 +44,15 @@ def test_one_user_line_one_summary_line_one_document(observe_capture, lambda_con
     directive = doc["_aws"]["CloudWatchMetrics"][0]
     assert directive["Dimensions"] == [["service", "pipeline", "environment"]]
     names = {m["Name"] for m in directive["Metrics"]}
-    assert names == {"RecordsFetched", "Duration", "MaxMemoryUsed", "MemoryUtilization", "ColdStart", "Errors",
-                     "Throttles"}
+    assert names == {
+        "RecordsFetched",
+        "Duration",
+        "MaxMemoryUsed",
+        "MemoryUtilization",
+        "ColdStart",
+        "Errors",
+        "Throttles",
+    }
     assert doc["RecordsFetched"] == 3 and doc["ColdStart"] == 1 and doc["Errors"] == 0
     assert doc["MemoryUtilization"] == pytest.approx(100 * doc["MaxMemoryUsed"] / 512)
     assert doc["correlation_id"] == "cid-42"
@@ -52,7 +63,10 @@ def test_cold_start_only_first(observe_capture, lambda_context) -> None:
     handler(APIGW, lambda_context)
     handler(APIGW, lambda_context)
     assert observe_capture.metric_values("ColdStart") == [1, 0]
-    assert [line["cold_start"] for line in observe_capture.logs if line["message"] == "working"] == [True, False]
+    assert [line["cold_start"] for line in observe_capture.logs if line["message"] == "working"] == [
+        True,
+        False,
+    ]
 
 
 class Boom(Exception):

@@ -13,9 +13,26 @@ from observe.redact import MASK, is_sensitive_key, redact_text, redact_value
 
 
 def test_keys() -> None:
-    for key in ("Authorization", "cookie", "Set-Cookie", "password", "client_secret", "id_token", "access_token",
-                "refresh_token", "code", "code_verifier", "client_assertion", "private_key", "nric", "uinfin",
-                "x-api-key", "db_password", "session_token", "signing_jwk"):
+    for key in (
+        "Authorization",
+        "cookie",
+        "Set-Cookie",
+        "password",
+        "client_secret",
+        "id_token",
+        "access_token",
+        "refresh_token",
+        "code",
+        "code_verifier",
+        "client_assertion",
+        "private_key",
+        "nric",
+        "uinfin",
+        "x-api-key",
+        "db_password",
+        "session_token",
+        "signing_jwk",
+    ):
         assert is_sensitive_key(key), key
     for key in ("status_code", "count", "pipeline", "message", "partition", "records"):
         assert not is_sensitive_key(key), key
@@ -35,8 +52,11 @@ def test_values() -> None:
 
 
 def test_nested() -> None:
-    value = {"headers": {"Cookie": "sid=1", "accept": "json"}, "people": [{"nric": "S1234567D", "n": 1},
-             ("T7654321A",)], "meta": {"token": {"a": 1}}}
+    value = {
+        "headers": {"Cookie": "sid=1", "accept": "json"},
+        "people": [{"nric": "S1234567D", "n": 1}, ("T7654321A",)],
+        "meta": {"token": {"a": 1}},
+    }
     assert redact_value(value) == {
         "headers": {"Cookie": MASK, "accept": "json"},
         "people": [{"nric": MASK, "n": 1}, ["[REDACTED:nric]"]],
@@ -45,8 +65,12 @@ def test_nested() -> None:
 
 
 def test_logger_masks_keys_and_values(observe_capture) -> None:
-    get_logger("r").info("login by S1234567D", code="abc123xyz", headers={"authorization": "Basic dXNlcg=="},
-                         detail=["a@b.co", {"refresh_token": "r-tok-999"}])
+    get_logger("r").info(
+        "login by S1234567D",
+        code="abc123xyz",
+        headers={"authorization": "Basic dXNlcg=="},
+        detail=["a@b.co", {"refresh_token": "r-tok-999"}],
+    )
     text = observe_capture.text
     for secret in ("S1234567D", "abc123xyz", "dXNlcg==", "a@b.co", "r-tok-999"):
         assert secret not in text
@@ -55,22 +79,48 @@ def test_logger_masks_keys_and_values(observe_capture) -> None:
 # --- property test -----------------------------------------------------------------------------
 
 b64url = string.ascii_letters + string.digits + "-_"
-nric = st.builds(lambda p, d, s: f"{p}{d}{s}", st.sampled_from("STFGM"),
-                 st.text("0123456789", min_size=7, max_size=7), st.sampled_from(string.ascii_uppercase))
+nric = st.builds(
+    lambda p, d, s: f"{p}{d}{s}",
+    st.sampled_from("STFGM"),
+    st.text("0123456789", min_size=7, max_size=7),
+    st.sampled_from(string.ascii_uppercase),
+)
 segment = st.text(b64url, min_size=4, max_size=30)
 jwt = st.builds(lambda h, p, s: f"eyJ{h}.{p}.{s}", segment, segment, segment)
-jwe = st.builds(lambda h, parts: "eyJ" + h + "." + ".".join(parts), segment, st.lists(segment, min_size=4, max_size=4))
-email = st.builds(lambda u, d, t: f"{u}@{d}.{t}", st.text(string.ascii_lowercase + "._", min_size=1, max_size=10)
-                  .filter(lambda s: s[0].isalpha()), st.text(string.ascii_lowercase, min_size=2, max_size=10),
-                  st.sampled_from(["com", "sg", "gov.sg", "io"]))
-bearer = st.builds(lambda kind, tok: f"{kind} {tok}", st.sampled_from(["Bearer", "bearer", "DPoP"]),
-                   st.text(b64url + ".~+/", min_size=12, max_size=40))
-pem = st.builds(lambda body: f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----",
-                st.text(b64url + "+/=", min_size=8, max_size=60).map(lambda body: "MIIE" + body))
+jwe = st.builds(
+    lambda h, parts: "eyJ" + h + "." + ".".join(parts), segment, st.lists(segment, min_size=4, max_size=4)
+)
+email = st.builds(
+    lambda u, d, t: f"{u}@{d}.{t}",
+    st.text(string.ascii_lowercase + "._", min_size=1, max_size=10).filter(lambda s: s[0].isalpha()),
+    st.text(string.ascii_lowercase, min_size=2, max_size=10),
+    st.sampled_from(["com", "sg", "gov.sg", "io"]),
+)
+bearer = st.builds(
+    lambda kind, tok: f"{kind} {tok}",
+    st.sampled_from(["Bearer", "bearer", "DPoP"]),
+    st.text(b64url + ".~+/", min_size=12, max_size=40),
+)
+pem = st.builds(
+    lambda body: f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----",
+    st.text(b64url + "+/=", min_size=8, max_size=60).map(lambda body: "MIIE" + body),
+)
 secret_values = st.one_of(nric, jwt, jwe, email, bearer, pem)
 filler = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
-secret_keys = st.sampled_from(["password", "id_token", "code_verifier", "client_assertion", "Cookie", "nric",
-                               "authorization", "refresh_token", "private_key", "code"])
+secret_keys = st.sampled_from(
+    [
+        "password",
+        "id_token",
+        "code_verifier",
+        "client_assertion",
+        "Cookie",
+        "nric",
+        "authorization",
+        "refresh_token",
+        "private_key",
+        "code",
+    ]
+)
 plain_keys = st.text(string.ascii_lowercase, min_size=1, max_size=8).filter(lambda k: not is_sensitive_key(k))
 
 

@@ -15,8 +15,10 @@ from observe.telemetry import AWS_THROTTLING, HTTP_429, Throttle, ThrottledError
 
 def client_error(code: str, status: int = 400, headers: dict | None = None) -> ClientError:
     return ClientError(
-        {"Error": {"Code": code, "Message": "x"},
-         "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers or {}}},
+        {
+            "Error": {"Code": code, "Message": "x"},
+            "ResponseMetadata": {"HTTPStatusCode": status, "HTTPHeaders": headers or {}},
+        },
         "PutItem",
     )
 

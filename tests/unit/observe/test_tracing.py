@@ -30,7 +30,11 @@ def test_api_gateway_span_continues_the_callers_trace(spans, observe_capture, la
         get_logger("h").info("inside")
         return correlation.http_headers()
 
-    event = {"version": "2.0", "headers": {"traceparent": TRACEPARENT}, "requestContext": {"requestId": "r", "http": {}}}
+    event = {
+        "version": "2.0",
+        "headers": {"traceparent": TRACEPARENT},
+        "requestContext": {"requestId": "r", "http": {}},
+    }
     headers = handler(event, lambda_context)
     (span,) = spans.get_finished_spans()
     assert f"{span.context.trace_id:032x}" == PARENT_TRACE
@@ -44,8 +48,11 @@ def test_api_gateway_span_continues_the_callers_trace(spans, observe_capture, la
 
 
 def test_sqs_records_link_to_producers_and_errors_are_recorded(spans, lambda_context) -> None:
-    record = {"eventSource": "aws:sqs", "messageId": "m1",
-              "messageAttributes": {"traceparent": {"stringValue": TRACEPARENT, "dataType": "String"}}}
+    record = {
+        "eventSource": "aws:sqs",
+        "messageId": "m1",
+        "messageAttributes": {"traceparent": {"stringValue": TRACEPARENT, "dataType": "String"}},
+    }
     other = {"eventSource": "aws:sqs", "messageId": "m2", "messageAttributes": {}}
 
     def handle(r):

@@ -1,0 +1,46 @@
+# Everything a fresh machine needs comes from here: the venv, the Python packages, MockPass from
+# npm. Servers (moto, the local source API, MockPass, the FAPI test server) are started and
+# stopped by the tests and demos themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+EXTRAS := otel,checks,ingest,auth,diagnostics,dev
+export CHECKPOINT_DISABLE := 1
+
+.PHONY: demo test install lint unit bench docs clean
+
+demo: install ## the pipelines end to end on the local emulator, with logs, metrics and a report
+	$(PY) -m demo
+
+test: install lint ## lint, type-check, then every test (unit, integration, e2e)
+	$(PY) -m pytest -q
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check uv
+	$(VENV)/bin/uv pip install -q --python $(PY) -e '.[$(EXTRAS)]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+unit: install
+	$(PY) -m pytest -q tests/unit
+
+bench: install ## the benchmarks; results land in docs/benchmarks.md
+	$(PY) -m benchmarks
+
+docs: install ## regenerate the generated parts of docs/
+	$(PY) -c "from observe.catalogue import write_docs; write_docs()"
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
