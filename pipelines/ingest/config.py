@@ -1,0 +1,154 @@
+"""The ingest pipeline's settings, read from environment variables and checked at cold start.
+
+Behaviour lives in code, configuration here: what the record key and version fields are called,
+where the source, table, bucket and queue are, how much concurrency to use. AWS endpoints come
+from boto3's standard ``AWS_ENDPOINT_URL`` (and ``AWS_ENDPOINT_URL_<SERVICE>``), never from here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from observe.config import ENVIRONMENTS, ConfigError
+
+DEFAULT_SUITE = Path(__file__).parent / "suites" / "records.json"
+VERSION_KINDS = ("auto", "number", "timestamp")
+
+#: What each stage needs; a missing one fails the first (cold-start) invocation by name.
+WORKER_REQUIRED = ("SOURCE_URL", "TABLE_NAME", "BACKUP_BUCKET", "ENVIRONMENT")
+SCHEDULER_REQUIRED = ("QUEUE_URL", "ENVIRONMENT")
+
+
+@dataclass(frozen=True)
+class IngestConfig:
+    """Every setting of the pipeline; build it with :func:`load`."""
+
+    environment: str
+    source_url: str = ""
+    table_name: str = ""
+    backup_bucket: str = ""
+    queue_url: str = ""
+    source_name: str = "source"
+    key_field: str = "id"
+    version_field: str = "version"
+    version_kind: str = "auto"
+    suite_path: str = str(DEFAULT_SUITE)
+    fetch_concurrency: int = 8
+    task_concurrency: int = 4
+    upsert_concurrency: int = 16
+    http_timeout: float = 10.0
+    fetch_retries: int = 2
+    pages_per_task: int = 5
+    max_pages: int = 50
+    window_minutes: int = 60
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} must be an integer >= {minimum}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r} must be an integer >= {minimum}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} must be a number of seconds > 0") from None
+    if value <= 0:
+        raise ConfigError(f"{name}={raw!r} must be a number of seconds > 0")
+    return value
+
+
+def load(required: tuple[str, ...], env: Mapping[str, str] | None = None) -> IngestConfig:
+    """Read and check the settings; ``required`` names the variables this stage cannot do without.
+
+    Raises :class:`observe.config.ConfigError` naming every missing variable, or the malformed
+    one and what it should be.
+    """
+    env = os.environ if env is None else env
+    missing = [n for n in required if not env.get(n)]
+    if missing:
+        raise ConfigError(
+            f"ingest pipeline: missing required environment variable(s): {', '.join(missing)} "
+            "(set them on the function, e.g. in terraform's `environment` block)"
+        )
+    environment = env.get("ENVIRONMENT", "dev")
+    if environment not in ENVIRONMENTS:
+        raise ConfigError(f"ENVIRONMENT={environment!r} is not one of {', '.join(ENVIRONMENTS)}")
+    source_url = env.get("SOURCE_URL", "")
+    if source_url and not source_url.startswith(("http://", "https://")):
+        raise ConfigError(f"SOURCE_URL={source_url!r} must be an http(s) URL")
+    version_kind = env.get("VERSION_KIND", "auto") or "auto"
+    if version_kind not in VERSION_KINDS:
+        raise ConfigError(f"VERSION_KIND={version_kind!r} is not one of {', '.join(VERSION_KINDS)}")
+    key_field = env.get("KEY_FIELD") or "id"
+    version_field = env.get("VERSION_FIELD") or "version"
+    if key_field == version_field:
+        raise ConfigError(f"KEY_FIELD and VERSION_FIELD are both {key_field!r}; they must differ")
+    suite_path = env.get("SUITE_PATH") or str(DEFAULT_SUITE)
+    if not Path(suite_path).is_file():
+        raise ConfigError(f"SUITE_PATH={suite_path!r}: no such file (an ExpectationSuite JSON document)")
+    return IngestConfig(
+        environment=environment,
+        source_url=source_url,
+        table_name=env.get("TABLE_NAME", ""),
+        backup_bucket=env.get("BACKUP_BUCKET", ""),
+        queue_url=env.get("QUEUE_URL", ""),
+        source_name=env.get("SOURCE_NAME") or "source",
+        key_field=key_field,
+        version_field=version_field,
+        version_kind=version_kind,
+        suite_path=suite_path,
+        fetch_concurrency=_int(env, "FETCH_CONCURRENCY", 8),
+        task_concurrency=_int(env, "TASK_CONCURRENCY", 4),
+        upsert_concurrency=_int(env, "UPSERT_CONCURRENCY", 16),
+        http_timeout=_float(env, "HTTP_TIMEOUT", 10.0),
+        fetch_retries=_int(env, "FETCH_RETRIES", 2, minimum=0),
+        pages_per_task=_int(env, "PAGES_PER_TASK", 5),
+        max_pages=_int(env, "MAX_PAGES", 50),
+        window_minutes=_int(env, "WINDOW_MINUTES", 60),
+    )
+
+
+#: Variables whose change means clients and settings must be rebuilt (tests switch endpoints).
+RUNTIME_KEYS = (
+    *WORKER_REQUIRED,
+    "QUEUE_URL",
+    "SOURCE_NAME",
+    "KEY_FIELD",
+    "VERSION_FIELD",
+    "VERSION_KIND",
+    "SUITE_PATH",
+    "FETCH_CONCURRENCY",
+    "TASK_CONCURRENCY",
+    "UPSERT_CONCURRENCY",
+    "HTTP_TIMEOUT",
+    "FETCH_RETRIES",
+    "PAGES_PER_TASK",
+    "MAX_PAGES",
+    "WINDOW_MINUTES",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ENDPOINT_URL_SQS",
+    "AWS_MAX_ATTEMPTS",
+    "AWS_RETRY_MODE",
+)
+
+
+def fingerprint() -> tuple[str | None, ...]:
+    """The current values of :data:`RUNTIME_KEYS` (cheap; compared on every invocation)."""
+    return tuple(os.environ.get(k) for k in RUNTIME_KEYS)

@@ -1,0 +1,310 @@
+"""The ingest worker: SQS batch -> fetch (async) -> pandas -> conditional upsert + S3 copies.
+
+Each SQS message is one task with its own failure boundary (``observe.batch``):
+
+- ``{"task": {...}}``: fetch the pages the task names from the source adapter;
+- ``{"records": [...]}``: a push source handed the records over directly.
+
+Either way the records are validated early (structural key/version checks plus the suite),
+normalised and deduplicated to the newest version per key (:mod:`pipelines.ingest.transform`),
+then:
+
+1. the raw payload is copied to S3 (``raw/...``) for audit and recovery;
+2. rejected records go to ``quarantine/...`` with their reasons;
+3. valid records are upserted into DynamoDB only if newer (:mod:`pipelines.ingest.store`);
+4. the processed batch is copied to S3 (``processed/...``).
+
+A failing task goes back to the queue alone (and to the DLQ after ``maxReceiveCount``). A
+throttle (HTTP 429 from the source, or AWS throttling botocore could not retry away) stops the
+invocation at once: no further request is issued, the task and all unfinished ones are reported
+as batch item failures, ``Throttles`` is counted with its source, one warning is logged.
+A message that can never be processed (not JSON, neither ``task`` nor ``records``, a task with
+bad fields) is quarantined under ``quarantine/messages/`` with the reason and acknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from observe import correlation, get_logger, metric, observed
+from observe.batch import aprocess_sqs_batch
+from observe.telemetry import classify_throttle
+from pipelines.ingest import config
+from pipelines.ingest.source import (
+    BadTaskError,
+    FetchContext,
+    MalformedPageError,
+    Page,
+    ThrottleGate,
+    adapter_for,
+)
+from pipelines.ingest.store import Store, now_iso
+from pipelines.ingest.transform import Prepared, Rejection, prepare
+from pipelines.ingest.validation import RowValidator, make_validator
+
+log = get_logger(__name__)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
+
+
+def safe(part: Any) -> str:
+    """``part`` made safe for an S3 key segment (``_`` for None)."""
+    return _UNSAFE.sub("_", str(part))[:200] if part not in (None, "") else "_"
+
+
+@dataclass
+class Runtime:
+    """What outlives an invocation: settings, clients, the validator, the write pool."""
+
+    cfg: config.IngestConfig
+    store: Store
+    validator: RowValidator
+    s3: Any
+    fingerprint: tuple[str | None, ...]
+
+
+_runtime: list[Runtime] = []
+
+
+def runtime() -> Runtime:
+    """The warm runtime, built on the first (cold-start) invocation and when settings change.
+
+    Fails with ``ConfigError`` naming the missing variable, or the bad suite file and field.
+    """
+    fp = config.fingerprint()
+    if _runtime and _runtime[0].fingerprint == fp:
+        return _runtime[0]
+    import boto3
+    from botocore.config import Config
+
+    cfg = config.load(config.WORKER_REQUIRED)
+    validator = make_validator(cfg.suite_path)
+    session = boto3.session.Session()
+    pool = Config(max_pool_connections=cfg.upsert_concurrency + cfg.task_concurrency + 4)
+    dynamodb = session.client("dynamodb", config=pool)
+    s3 = session.client("s3", config=pool)
+    if _runtime:
+        _runtime[0].store.executor.shutdown(wait=False)
+    store = Store(
+        dynamodb=dynamodb,
+        s3=s3,
+        table=cfg.table_name,
+        bucket=cfg.backup_bucket,
+        key_field=cfg.key_field,
+        version_field=cfg.version_field,
+        executor=ThreadPoolExecutor(cfg.upsert_concurrency, thread_name_prefix="upsert"),
+        concurrency=cfg.upsert_concurrency,
+    )
+    _runtime[:] = [Runtime(cfg, store, validator, s3, fp)]
+    return _runtime[0]
+
+
+def reset_runtime() -> None:
+    """Forget the warm runtime (tests that change settings in place)."""
+    if _runtime:
+        _runtime[0].store.executor.shutdown(wait=False)
+    _runtime.clear()
+
+
+@observed(pipeline="ingest")
+def ingest_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Lambda entry point for the SQS event source mapping (``ReportBatchItemFailures`` on)."""
+    rt = runtime()
+    return asyncio.run(process_batch(event, rt))
+
+
+async def process_batch(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
+    """Run every message of an SQS batch as its own task; the partial batch response."""
+    import httpx
+
+    cfg = rt.cfg
+    gate = ThrottleGate()
+    limits = httpx.Limits(
+        max_connections=cfg.fetch_concurrency, max_keepalive_connections=cfg.fetch_concurrency
+    )
+    async with httpx.AsyncClient(limits=limits, timeout=cfg.http_timeout) as http:
+        ctx = FetchContext(
+            source_url=cfg.source_url,
+            http=http,
+            gate=gate,
+            semaphore=asyncio.Semaphore(cfg.fetch_concurrency),
+            timeout=cfg.http_timeout,
+            retries=cfg.fetch_retries,
+            s3=rt.s3,
+        )
+
+        async def one(record: Mapping[str, Any]) -> None:
+            try:
+                await process_message(record, rt, ctx)
+            except Exception as exc:
+                throttle = classify_throttle(exc)
+                if throttle is not None:
+                    gate.trip(throttle)  # nothing else in this invocation may call out
+                metric("TasksFailed", 1)
+                raise
+
+        try:
+            return await aprocess_sqs_batch(event, one, concurrency=cfg.task_concurrency)
+        finally:
+            for ms in ctx.latencies_ms:
+                metric("FetchLatency", ms)
+
+
+async def process_message(record: Mapping[str, Any], rt: Runtime, ctx: FetchContext) -> None:
+    """One SQS message: a fetch task or pushed records; raises to send it back to the queue."""
+    message_id = str(record.get("messageId"))
+    try:
+        body = json.loads(record.get("body") or "")
+    except ValueError as exc:
+        await _quarantine_message(rt, record, f"body is not JSON ({exc})")
+        return
+    if isinstance(body, dict) and isinstance(body.get("records"), list):
+        source = body.get("source") or rt.cfg.source_name
+        prefix = f"{safe(source)}/push/{safe(message_id)}"
+        raw = (record.get("body") or "").encode()
+        await asyncio.to_thread(rt.store.put_bytes, f"raw/{prefix}.json", raw, "application/json", kind="raw")
+        await finish(
+            body["records"], rt, ctx, prefix=prefix, context={"message_id": message_id, "source": source}
+        )
+        return
+    if isinstance(body, dict) and isinstance(body.get("task"), dict):
+        try:
+            await run_task(body["task"], message_id, rt, ctx)
+        except BadTaskError as exc:
+            await _quarantine_message(rt, record, f"bad task: {exc}")
+        return
+    await _quarantine_message(rt, record, "body is neither {'task': {...}} nor {'records': [...]}")
+
+
+async def run_task(task: Mapping[str, Any], message_id: str, rt: Runtime, ctx: FetchContext) -> None:
+    """Fetch the task's pages, back them up raw, then validate, upsert and back up the batch."""
+    adapter = adapter_for(task)
+    source = task.get("source") or rt.cfg.source_name
+    partition = task.get("partition") or (task.get("bucket") if adapter.name == "s3-object" else None)
+    base = f"{safe(source)}/{safe(partition)}"
+    try:
+        pages: list[Page] = await adapter.fetch(task, ctx)
+    except MalformedPageError as exc:
+        log.error(
+            "malformed page; kept in quarantine, task goes back to the queue",
+            page=exc.page_ref,
+            error=str(exc),
+        )
+        doc = {
+            "quarantined_at": now_iso(),
+            "correlation_id": correlation.get(),
+            "task": dict(task),
+            "reasons": [str(exc)],
+            "body": exc.body.decode("utf-8", errors="replace"),
+        }
+        await asyncio.to_thread(
+            rt.store.put_json, f"quarantine/{base}/{safe(exc.page_ref)}.malformed.json", doc
+        )
+        raise
+    records = [r for p in pages for r in p.records]
+    ctx.gate.check()
+    await asyncio.gather(
+        *(
+            asyncio.to_thread(
+                rt.store.put_bytes, f"raw/{base}/{safe(p.ref)}.json", p.raw, "application/json", kind="raw",
+                task_id=str(task.get("task_id", "")),
+            )
+            for p in pages
+        )
+    )  # fmt: skip
+    batch_ref = pages[0].ref if len(pages) == 1 else f"{pages[0].ref}..{pages[-1].ref}" if pages else "empty"
+    await finish(
+        records,
+        rt,
+        ctx,
+        prefix=f"{base}/{safe(batch_ref)}",
+        context={"task": dict(task), "message_id": message_id, "source": source},
+    )
+
+
+async def finish(
+    records: list[Any], rt: Runtime, ctx: FetchContext, *, prefix: str, context: dict[str, Any]
+) -> Prepared:
+    """Validate + dedup, quarantine the rejected, upsert the valid, back up the processed batch."""
+    cfg, store = rt.cfg, rt.store
+    metric("RecordsFetched", len(records))
+    prepared = await asyncio.to_thread(
+        prepare,
+        records,
+        key_field=cfg.key_field,
+        version_field=cfg.version_field,
+        version_kind=cfg.version_kind,
+        validator=rt.validator,
+    )
+    metric("RecordsValid", prepared.n_valid)
+    metric("DuplicatesDropped", prepared.duplicates)
+    for expectation, count in prepared.failed_expectations.items():
+        metric("ExpectationFailures", count, expectation=expectation)
+    if prepared.rejected:
+        await _quarantine(rt, f"quarantine/{prefix}.json", prepared.rejected, context)
+    ctx.gate.check()
+    result = await asyncio.to_thread(store.upsert, prepared.valid, ctx.gate)
+    for ms in result.latencies_ms:
+        metric("UpsertLatency", ms)
+    if result.rejected:  # DynamoDB refused them as malformed: quarantine, never drop
+        await _quarantine(rt, f"quarantine/{prefix}.unstorable.json", result.rejected, context)
+    metric("RecordsUpserted", result.upserted)
+    metric("RecordsStale", result.stale)
+    await asyncio.to_thread(
+        store.put_json,
+        f"processed/{prefix}.json",
+        {
+            "processed_at": now_iso(),
+            "correlation_id": correlation.get(),
+            **context,
+            "key_field": cfg.key_field,
+            "version_field": cfg.version_field,
+            "count": len(prepared.valid),
+            "records": prepared.valid,
+        },
+        kind="processed",
+    )
+    log.info(
+        "batch ingested",
+        prefix=prefix,
+        fetched=prepared.fetched,
+        valid=prepared.n_valid,
+        duplicates=prepared.duplicates,
+        quarantined=len(prepared.rejected) + len(result.rejected),
+        upserted=result.upserted,
+        stale=result.stale,
+    )
+    return prepared
+
+
+async def _quarantine(rt: Runtime, key: str, rejected: list[Rejection], context: dict[str, Any]) -> None:
+    metric("RecordsQuarantined", len(rejected))
+    reasons = sorted({r for rej in rejected for r in rej.reasons})
+    log.warning("records quarantined", key=key, count=len(rejected), reasons=reasons[:10])
+    await asyncio.to_thread(rt.store.quarantine, key, rejected, **context)
+
+
+async def _quarantine_message(rt: Runtime, record: Mapping[str, Any], reason: str) -> None:
+    """A message that can never succeed: keep it whole with the reason, then acknowledge it."""
+    message_id = str(record.get("messageId"))
+    key = f"quarantine/messages/{safe(message_id)}.json"
+    metric("RecordsQuarantined", 1)
+    log.error("unprocessable message quarantined", message_id=message_id, key=key, reason=reason)
+    doc = {
+        "quarantined_at": now_iso(),
+        "correlation_id": correlation.get(),
+        "message_id": message_id,
+        "reasons": [reason],
+        "body": record.get("body"),
+    }
+    await asyncio.to_thread(rt.store.put_json, key, doc, kind="quarantine")
+
+
+#: The Lambda handler name (``pipelines.ingest.worker.handler``); the service name
+#: defaults to ``ingest_worker`` unless ``SERVICE_NAME`` is set.
+handler = ingest_worker
