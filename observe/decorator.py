@@ -58,35 +58,37 @@ class _Invocation:
             duration_ms = (time.perf_counter() - self.start) * 1000.0
             rss = telemetry.max_rss_mb()
             buf = self.buffer
-            add = buf.add
-            add("Duration", duration_ms)
-            add("MaxMemoryUsed", rss)
+            put = buf.put
+            put("Duration", duration_ms)
+            put("MaxMemoryUsed", rss)
             if self.limit:
-                add("MemoryUtilization", 100.0 * rss / self.limit)
-            add("ColdStart", 1 if self.ctx["cold_start"] else 0)
+                put("MemoryUtilization", 100.0 * rss / self.limit)
+            put("ColdStart", 1 if self.ctx["cold_start"] else 0)
             fields: dict[str, Any] = {"duration_ms": round(duration_ms, 3), "max_memory_mb": round(rss, 1)}
             throttle = None
             if error is not None:
-                add("Errors", 1, error_type=type(error).__name__)
+                buf.add("Errors", 1, error_type=type(error).__name__)
                 throttle = telemetry.classify_throttle(error)
                 if throttle is not None and not buf.count("Throttles"):
                     telemetry.record_throttle(throttle)
             else:
-                add("Errors", 0)
+                put("Errors", 0)
             if not any(name == "Throttles" for name, _ in buf.values):
-                add("Throttles", 0)
+                put("Throttles", 0)
             if isinstance(result, dict) and isinstance(result.get("batchItemFailures"), list):
                 failed = len(result["batchItemFailures"])
-                add("BatchItemFailures", failed)
+                put("BatchItemFailures", failed)
                 fields["batch_item_failures"] = failed
-            logger = _log.get_logger(_summary_logger_name)
+            if not _log._state["configured"]:
+                _log.configure()
             if error is None:
-                logger.info("invocation complete", **fields)
+                _log.emit("info", "invocation complete", _summary_logger_name, fields)
             else:
                 if throttle is not None:
                     fields["throttle_source"] = throttle.source
                     fields["retry_after_s"] = throttle.retry_after
-                logger.error("invocation failed", exc_info=error, **fields)
+                fields["exc_info"] = error
+                _log.emit("error", "invocation failed", _summary_logger_name, fields)
             flush(
                 buf,
                 self.dims,

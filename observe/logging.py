@@ -102,7 +102,29 @@ def _default(obj: Any) -> Any:
     return str(obj)
 
 
-_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default).encode
+def _make_dumps() -> Any:
+    """orjson when installed (about 5x faster on these small dicts), else the stdlib encoder."""
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - orjson is a core dependency; this keeps a bare install working
+        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default).encode
+    option = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+    encode = orjson.dumps
+
+    def dumps(obj: Any) -> str:
+        return encode(obj, default=_default, option=option).decode()
+
+    return dumps
+
+
+_encoder: list[Any] = []
+
+
+def _dumps(obj: Any) -> str:
+    """Compact JSON of ``obj``; the encoder is chosen on first use (orjson imports ~6 ms of stdlib)."""
+    if not _encoder:
+        _encoder.append(_make_dumps())
+    return _encoder[0](obj)
 
 
 def render(logger: Any, method_name: str, event_dict: dict[str, Any]) -> str:
@@ -128,6 +150,21 @@ def render(logger: Any, method_name: str, event_dict: dict[str, Any]) -> str:
 
 
 PROCESSORS: list[Any] = [format_exception, redact_processor, render]
+
+
+def emit(method: str, message: str, logger_name: str | None, fields: dict[str, Any]) -> None:
+    """Run one event through the chain and write it, without a structlog logger object.
+
+    For observe's own summary line and the stdlib bridge: the same processors, minus the
+    bound-logger bookkeeping. ``fields`` is consumed.
+    """
+    if _LEVELS.get(method, 20) < _state["level"]:
+        return
+    fields["event"] = message
+    fields["logger"] = logger_name
+    for proc in PROCESSORS:
+        fields = proc(None, method, fields)
+    WRITER._write(fields)  # type: ignore[arg-type]  # the last processor returned the rendered line
 
 
 # --- configuration --------------------------------------------------------------------------------
@@ -198,15 +235,12 @@ class StructlogHandler(_stdlib_logging.Handler):
             method = record.levelname.lower()
             if method not in _LEVELS:
                 method = "info"
-            event: dict[str, Any] = {"event": record.getMessage(), "logger": record.name}
-            for key, value in record.__dict__.items():  # `extra=` fields
-                if key not in _STD_ATTRS and not key.startswith("_"):
-                    event[key] = value
+            fields = {
+                k: v for k, v in record.__dict__.items() if k not in _STD_ATTRS and not k.startswith("_")
+            }
             if record.exc_info:
-                event["exc_info"] = record.exc_info
-            for proc in PROCESSORS[:-1]:
-                event = proc(None, method, event)
-            WRITER._write(render(None, method, event))
+                fields["exc_info"] = record.exc_info
+            emit(method, record.getMessage(), record.name, fields)
         except Exception:  # pragma: no cover - logging must never raise into the caller
             self.handleError(record)
 

@@ -56,6 +56,14 @@ class MetricsBuffer:
         else:
             bucket.append(value)
 
+    def put(self, name: str, value: float) -> None:
+        """Add a value of a catalogued, dimensionless metric without the checks (observe's own)."""
+        bucket = self.values.get((name, ()))
+        if bucket is None:
+            self.values[(name, ())] = [value]
+        else:
+            bucket.append(value)
+
     def count(self, name: str) -> float:
         """Sum of the values recorded for ``name`` across its dimension sets."""
         return sum(sum(v) for (n, _), v in self.values.items() if n == name)
@@ -87,6 +95,15 @@ def documents(
     if len(dimensions) > MAX_DIMENSIONS:
         raise ValueError(f"{len(dimensions)} dimensions, EMF allows {MAX_DIMENSIONS}")
     ts = timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)
+    values = buffer.values
+    if len(values) <= MAX_METRICS_PER_DOC and all(
+        not k[1] and len(v) <= MAX_VALUES_PER_METRIC for k, v in values.items()
+    ):
+        # The common case: standard dimensions only, within the limits: one document, built directly.
+        doc = _document(namespace(), ts, dimensions, [name for name, _ in values], properties)
+        for (name, _), vals in values.items():
+            doc[name] = vals[0] if len(vals) == 1 else vals
+        return [doc]
     groups: dict[tuple[tuple[str, str], ...], dict[str, list[float]]] = {}
     totals: dict[str, list[float]] = groups.setdefault((), {})
     for (name, extra), values in buffer.values.items():
@@ -129,6 +146,33 @@ def documents(
                     doc[n] = values[0] if len(values) == 1 else values
                 docs.append(doc)
     return docs
+
+
+_directives: dict[str, dict[str, str]] = {}
+
+
+def _directive(name: str) -> dict[str, str]:
+    entry = _directives.get(name)
+    if entry is None:
+        entry = _directives[name] = {"Name": name, "Unit": catalogue.get(name).unit}
+    return entry
+
+
+def _document(
+    ns: str, ts: int, dims: dict[str, str], names: list[str], properties: dict[str, Any] | None
+) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "_aws": {
+            "Timestamp": ts,
+            "CloudWatchMetrics": [
+                {"Namespace": ns, "Dimensions": [list(dims)], "Metrics": [_directive(n) for n in names]}
+            ],
+        },
+        **dims,
+    }
+    if properties:
+        doc.update(properties)
+    return doc
 
 
 def flush(buffer: MetricsBuffer, dimensions: dict[str, str], properties: dict[str, Any] | None = None) -> int:

@@ -8,8 +8,8 @@ from pathlib import Path
 from observe import catalogue
 
 ROOT = Path(__file__).resolve().parents[3]
-# metric("Name", ...), buffer.add("Name", ...), and metric(name="Name") calls
-EMIT = re.compile(r"""\b(?:metric|add)\(\s*(?:name\s*=\s*)?["']([A-Z][A-Za-z0-9]+)["']""")
+# metric("Name", ...), buffer.add/put("Name", ...), and metric(name="Name") calls
+EMIT = re.compile(r"""\b(?:metric|add|put)\(\s*(?:name\s*=\s*)?["']([A-Z][A-Za-z0-9]+)["']""")
 
 
 def emitted_names() -> dict[str, list[str]]:
