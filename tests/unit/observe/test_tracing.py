@@ -91,3 +91,30 @@ def test_disabled_by_default_without_otel_env(monkeypatch) -> None:
     tracing._state["enabled"] = None
     assert tracing.is_enabled() is False
     assert correlation.http_headers() == {}
+
+
+def test_exporter_from_standard_env_in_a_fresh_process() -> None:
+    """OTEL_TRACES_EXPORTER=console: spans are exported, and the trace id is on the log lines."""
+    import json
+    import subprocess
+    import sys
+
+    script = (
+        "from observe import observed, get_logger\n"
+        "@observed(pipeline='p')\n"
+        "def handler(event, context):\n"
+        "    get_logger('x').info('inside')\n"
+        f"handler({{'version': '2.0', 'headers': {{'traceparent': '{TRACEPARENT}'}}, "
+        "'requestContext': {'requestId': 'r', 'http': {}}}, None)\n"
+    )
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "ENVIRONMENT": "dev",
+        "OTEL_TRACES_EXPORTER": "console",
+        "OTEL_SERVICE_NAME": "s",
+    }
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True)
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith('{"timestamp"')]
+    assert lines[0]["message"] == "inside" and lines[0]["trace_id"] == PARENT_TRACE
+    assert f'"trace_id": "0x{PARENT_TRACE}"' in proc.stdout  # the console exporter's span
+    assert '"faas.trigger": "http"' in proc.stdout
