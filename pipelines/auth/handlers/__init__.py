@@ -21,12 +21,14 @@ def failure_response(step: str, failure: AuthFailure, set_cookies: Sequence[str]
     """Log the structured reason, count it, and answer the browser with the generic page."""
     log.warning("login failed", step=step, reason=failure.reason.value, detail=failure.detail)
     metric("AuthFailures", 1, reason=failure.reason.value)
-    if failure.reason in SERVER_SIDE:
-        status = 500 if failure.reason in {Reason.INTERNAL_ERROR, Reason.CONFIG_INVALID} else 503
-    elif failure.reason in {Reason.PROVIDER_UNAVAILABLE}:
-        status = 502
+    if failure.reason is Reason.PROVIDER_UNAVAILABLE:
+        status = 502  # the provider failed us
+    elif failure.reason in {Reason.INTERNAL_ERROR, Reason.CONFIG_INVALID}:
+        status = 500  # our bug or our deployment
+    elif failure.reason in SERVER_SIDE:
+        status = 503  # our dependencies (replay table, provider metadata)
     else:
-        status = 400
+        status = 400  # the request: cookie, redirect, tokens
     return error_page(status, correlation.get(), set_cookies)
 
 
