@@ -184,6 +184,7 @@ class SourceAPI:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else headers + body in two writes stall ~40 ms on keep-alive
 
             def do_GET(self) -> None:
                 parsed = urlparse(self.path)
