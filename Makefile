@@ -41,6 +41,7 @@ bench: install ## the benchmarks; results land in docs/benchmarks.md
 
 docs: install ## regenerate the generated parts of docs/
 	$(PY) -c "from observe.catalogue import write_docs; write_docs()"
+	$(PY) -m dashboards build --out terraform/generated
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -95,21 +95,21 @@ def documents(
     if len(dimensions) > MAX_DIMENSIONS:
         raise ValueError(f"{len(dimensions)} dimensions, EMF allows {MAX_DIMENSIONS}")
     ts = timestamp_ms if timestamp_ms is not None else int(time.time() * 1000)
-    values = buffer.values
-    if len(values) <= MAX_METRICS_PER_DOC and all(
-        not k[1] and len(v) <= MAX_VALUES_PER_METRIC for k, v in values.items()
+    buffered = buffer.values
+    if len(buffered) <= MAX_METRICS_PER_DOC and all(
+        not extra and len(v) <= MAX_VALUES_PER_METRIC for (_, extra), v in buffered.items()
     ):
         # The common case: standard dimensions only, within the limits: one document, built directly.
-        doc = _document(namespace(), ts, dimensions, [name for name, _ in values], properties)
-        for (name, _), vals in values.items():
+        doc = _document(namespace(), ts, dimensions, [name for name, _ in buffered], properties)
+        for (name, _), vals in buffered.items():
             doc[name] = vals[0] if len(vals) == 1 else vals
         return [doc]
     groups: dict[tuple[tuple[str, str], ...], dict[str, list[float]]] = {}
     totals: dict[str, list[float]] = groups.setdefault((), {})
-    for (name, extra), values in buffer.values.items():
+    for (name, extra), vals in buffered.items():
         if extra:
-            groups.setdefault(extra, {})[name] = values
-        totals.setdefault(name, []).extend(values)
+            groups.setdefault(extra, {})[name] = vals
+        totals.setdefault(name, []).extend(vals)
     ns = namespace()
     docs: list[dict[str, Any]] = []
     for extra, metrics in groups.items():
@@ -124,26 +124,10 @@ def documents(
             rounds = max(len(metrics[n]) for n in chunk)
             for offset in range(0, rounds, MAX_VALUES_PER_METRIC):
                 present = [n for n in chunk if len(metrics[n]) > offset]
-                doc: dict[str, Any] = {
-                    "_aws": {
-                        "Timestamp": ts,
-                        "CloudWatchMetrics": [
-                            {
-                                "Namespace": ns,
-                                "Dimensions": [list(dims)],
-                                "Metrics": [
-                                    {"Name": n, "Unit": catalogue.CATALOGUE[n].unit} for n in present
-                                ],
-                            }
-                        ],
-                    },
-                    **dims,
-                }
-                if properties:
-                    doc.update(properties)
+                doc = _document(ns, ts, dims, present, properties)
                 for n in present:
-                    values = metrics[n][offset : offset + MAX_VALUES_PER_METRIC]
-                    doc[n] = values[0] if len(values) == 1 else values
+                    part = metrics[n][offset : offset + MAX_VALUES_PER_METRIC]
+                    doc[n] = part[0] if len(part) == 1 else part
                 docs.append(doc)
     return docs
 
