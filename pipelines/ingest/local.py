@@ -123,6 +123,7 @@ class DrainStats:
     deleted: int = 0
     reported_failed: int = 0
     polls: int = 0
+    errors: list[str] = field(default_factory=list)  # what each failed invocation raised
 
 
 def queue_depth(sqs: Any, queue_url: str) -> int:
@@ -174,8 +175,9 @@ def drain(
         stats.invocations += 1
         try:
             response = handler(event, LocalContext())
-        except BaseException:
+        except BaseException as exc:
             stats.died += 1
+            stats.errors.append(f"{type(exc).__name__}: {exc}")
             continue
         failed = {f["itemIdentifier"] for f in (response or {}).get("batchItemFailures", [])}
         stats.reported_failed += len(failed)

@@ -1,0 +1,66 @@
+"""Real parts for the ingest integration tests: moto over HTTP and the local source API.
+
+The moto server is started once per session, but the AWS variables point at it only inside the
+tests that ask for ``ingest_aws`` (monkeypatched), so other suites' servers are left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from emulator.moto_server import FAKE_ENV, moto_server
+from emulator.source_api import SourceAPI, source_api
+from pipelines.ingest import worker
+from pipelines.ingest.local import Resources, create_resources
+
+_AWS_VARS = [*FAKE_ENV, "AWS_ENDPOINT_URL"]
+
+
+@pytest.fixture(scope="session")
+def ingest_moto() -> Iterator[str]:
+    before = {k: os.environ.get(k) for k in _AWS_VARS}
+    with moto_server() as url:
+        for k, v in before.items():  # opt-in per test, see ingest_aws
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        yield url
+
+
+@pytest.fixture
+def ingest_aws(ingest_moto: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Resources]:
+    """Fresh table, versioned bucket, queue + DLQ (maxReceiveCount 2, visibility 1 s) on moto."""
+    for k, v in FAKE_ENV.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", ingest_moto)
+    for k in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS", "AWS_MAX_ATTEMPTS"):
+        monkeypatch.delenv(k, raising=False)
+    suffix = uuid.uuid4().hex[:10]
+    res = create_resources(
+        table=f"state-{suffix}",
+        bucket=f"backup-{suffix}",
+        queue=f"tasks-{suffix}",
+        max_receive_count=2,
+        visibility_timeout=1,
+    )
+    monkeypatch.setenv("TABLE_NAME", res.table)
+    monkeypatch.setenv("BACKUP_BUCKET", res.bucket)
+    monkeypatch.setenv("QUEUE_URL", res.queue_url)
+    monkeypatch.setenv("HTTP_TIMEOUT", "2")
+    monkeypatch.setenv("FETCH_RETRIES", "1")
+    worker.reset_runtime()
+    yield res
+    worker.reset_runtime()
+
+
+@pytest.fixture
+def source(monkeypatch: pytest.MonkeyPatch) -> Iterator[SourceAPI]:
+    """The local paginated source API, as SOURCE_URL."""
+    with source_api() as api:
+        monkeypatch.setenv("SOURCE_URL", api.url)
+        yield api
