@@ -47,7 +47,9 @@ def test_malformed_settings_name_the_variable_and_the_fix(name: str, value: str,
 
 
 def test_defaults_and_overrides() -> None:
-    cfg = config.load(config.WORKER_REQUIRED, {**WORKER_ENV, "KEY_FIELD": "customer_id", "FETCH_RETRIES": "0"})
+    cfg = config.load(
+        config.WORKER_REQUIRED, {**WORKER_ENV, "KEY_FIELD": "customer_id", "FETCH_RETRIES": "0"}
+    )
     assert (cfg.key_field, cfg.version_field, cfg.version_kind) == ("customer_id", "version", "auto")
     assert cfg.fetch_retries == 0 and cfg.upsert_concurrency == 16
 
@@ -112,7 +114,10 @@ def test_s3_notifications_become_object_tasks_with_decoded_keys() -> None:
         "in/day 1/file=2.json",
         "v1",
     )
-    eb = {"detail-type": "Object Created", "detail": {"bucket": {"name": "drops"}, "object": {"key": "k.json"}}}
+    eb = {
+        "detail-type": "Object Created",
+        "detail": {"bucket": {"name": "drops"}, "object": {"key": "k.json"}},
+    }
     assert plan(eb, _cfg())[0]["key"] == "k.json"
 
 

@@ -59,7 +59,9 @@ def test_a_malformed_record_with_a_higher_version_never_wins() -> None:
 
 
 def test_unparseable_and_missing_versions_are_rejected() -> None:
-    out = run([rec("a", "v-latest"), rec("b", None), {"id": "c", "name": "x", "amount": 1, "currency": "SGD"}])
+    out = run(
+        [rec("a", "v-latest"), rec("b", None), {"id": "c", "name": "x", "amount": 1, "currency": "SGD"}]
+    )
     assert out.valid == []
     assert all(any(r.startswith("version:") for r in x.reasons) for x in out.rejected)
 
