@@ -117,7 +117,9 @@ def serve(routes: Mapping[str, Handler], host: str = "127.0.0.1", port: int = 0)
 
     server = ThreadingHTTPServer((host, port), _Request)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="auth-local", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="auth-local", daemon=True
+    )
     thread.start()
     try:
         yield f"http://{host}:{server.server_address[1]}"
