@@ -15,6 +15,7 @@ Run ``python -m pipelines.auth.keys --help`` to generate keys, write them to SSM
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import hmac
 import json
@@ -132,13 +133,19 @@ def parse_cookie_keys(raw: str, where: str) -> tuple[OctKey, ...]:
         if not item.get("kid"):
             raise AuthConfigError(f"{where}: key #{i} has no 'kid'")
         try:
+            size = len(
+                base64.urlsafe_b64decode(str(item.get("k", "")) + "=" * (-len(str(item.get("k", ""))) % 4))
+            )
+        except ValueError:
+            size = 0
+        if size != 32:
+            raise AuthConfigError(f"{where}: key #{i} is {size * 8} bits; A256GCM needs a 256-bit 'k'")
+        try:
             key = OctKey.import_key(item)
         except Exception as exc:
             raise AuthConfigError(
                 f"{where}: key #{i} is not a valid oct JWK ({type(exc).__name__})"
             ) from None
-        if len(key.raw_value) != 32:
-            raise AuthConfigError(f"{where}: key #{i} is {len(key.raw_value) * 8} bits; A256GCM needs 256")
         out.append(key)
     _unique_kids(out, where)
     return tuple(out)
