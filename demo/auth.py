@@ -1,0 +1,189 @@
+"""Demo of the Singpass login chain: a scripted login against MockPass, then one with FAPI 2.0.
+
+Starts what it needs on 127.0.0.1: moto (SSM for the keys, DynamoDB for the replay guard), the
+three handlers behind a local HTTP wrapper (as API Gateway would call them), MockPass under its
+restart wrapper, and the FAPI 2.0 test authorization server. Generates the client's keys with
+``python -m pipelines.auth``'s own tool, logs a person in, shows the (masked) claims of the
+session, replays the callback to show the replay guard, and prints the logs and metrics the
+handlers wrote. Secrets (codes, verifiers, tokens, keys, the NRIC) are never printed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import httpx
+
+from demo.show import heading, render
+from observe import logging as olog
+
+PERSON = {"X-Custom-NRIC": "S9912370B", "X-Custom-UUID": "0d5c2a3e-5b1f-4c1e-9d7a-8e6f4a2b1c00"}
+SECRET_PARAMS = {"code", "state", "nonce", "code_challenge", "request_uri"}
+
+
+def _mask_url(url: str) -> str:
+    """A URL with its one-time values replaced by their length."""
+    parts = urlsplit(url)
+    query = [(k, f"<{len(v)} chars>" if k in SECRET_PARAMS else v) for k, v in parse_qsl(parts.query)]
+    shown = f"{parts.scheme}://{parts.netloc}{parts.path}"
+    return f"{shown}?{urlencode(query, safe='<> ')}" if query else shown
+
+
+def _step(n: int, text: str) -> None:
+    print(f"  {n}. {text}")
+
+
+@contextmanager
+def _env(**values: str) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _walk(http: httpx.Client, base: str, *, expect_iss: bool) -> tuple[httpx.Response, str, str]:
+    """login -> provider -> callback through real HTTP, printing each hop; returns the final
+    response, the callback URL and the login cookie (kept to show a replay). The cookie is
+    carried by hand: it is ``Secure`` and this demo speaks plain HTTP on 127.0.0.1."""
+    resp = http.get(f"{base}/login")
+    login_cookie = resp.headers["set-cookie"].split(";", 1)[0]
+    _step(1, f"GET /login -> {resp.status_code}, Set-Cookie __Host-sp-login (sealed, HttpOnly, Secure, Lax)")
+    _step(2, f"browser -> {_mask_url(resp.headers['location'])}")
+    at_idp = http.get(resp.headers["location"], headers=PERSON)
+    callback_url = at_idp.headers["location"]
+    _step(3, f"provider logs the person in -> {at_idp.status_code} {_mask_url(callback_url)}")
+    if expect_iss:
+        assert "iss=" in callback_url, "FAPI redirects carry iss (RFC 9207)"
+    local_callback = callback_url.replace("https://app.example.test", base)
+    done = http.get(local_callback, headers={"Cookie": login_cookie})
+    cookies = [c.split("=", 1)[0] for c in done.headers.get_list("set-cookie")]
+    _step(4, f"GET /callback -> {done.status_code} Location={done.headers.get('location')} cookies={cookies}")
+    return done, local_callback, login_cookie
+
+
+def _session_claims(resp: httpx.Response) -> dict[str, Any]:
+    from pipelines.auth.runtime import get_runtime
+    from pipelines.auth.session import verify_session
+
+    raw = next(c for c in resp.headers.get_list("set-cookie") if c.startswith("__Host-session="))
+    token = raw.split(";", 1)[0].split("=", 1)[1]
+    claims = verify_session(token, get_runtime().keys(), audience="https://app.example.test")
+    return {k: v for k, v in claims.items() if k not in {"jti"}}
+
+
+def _metrics(text: str) -> dict[str, Any]:
+    """AuthLogins, AuthFailures by reason and token-exchange latency from the EMF documents."""
+    out: dict[str, Any] = {"AuthLogins": 0, "AuthFailures": {}, "TokenExchangeLatency_ms": []}
+    for line in text.splitlines():
+        doc = json.loads(line)
+        if "_aws" not in doc:
+            continue
+        names = {m["Name"] for m in doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]}
+        if "AuthLogins" in names:
+            out["AuthLogins"] += int(doc["AuthLogins"])
+        if "AuthFailures" in names and "reason" in doc:  # the per-reason breakdown, not the total
+            out["AuthFailures"][doc["reason"]] = out["AuthFailures"].get(doc["reason"], 0) + 1
+        if "TokenExchangeLatency" in names:
+            out["TokenExchangeLatency_ms"].append(round(float(doc["TokenExchangeLatency"]), 1))
+    return out
+
+
+def main() -> None:
+    """Run both scripted logins and show what the chain did and wrote."""
+    from emulator.mockpass import mockpass
+    from emulator.moto_server import moto_server
+    from pipelines.auth import keys as auth_keys
+    from pipelines.auth import local
+    from pipelines.auth.handlers import callback, jwks, login
+    from pipelines.auth.replay import create_table
+    from pipelines.auth.runtime import reset_runtime
+    from tests.support.fapi_server import fapi_server
+
+    heading("auth: Singpass login chain (stateless Lambdas) against MockPass and a FAPI 2.0 server")
+    buffer = io.StringIO()
+    started = time.perf_counter()
+    olog.configure(level="INFO", stream=buffer)
+    with ExitStack() as stack:
+        stack.enter_context(moto_server())
+        names, _ = auth_keys.write_to_ssm(f"/auth/demo-{secrets.token_hex(2)}", auth_keys.generate_all())
+        table = f"auth-replay-demo-{secrets.token_hex(2)}"
+        create_table(table)
+        print(f"  keys generated and written to SSM as SecureString: {', '.join(names.values())}")
+        print(f"  replay-guard table: {table} (pk + TTL)")
+        base = stack.enter_context(
+            local.serve({"/login": login.handler, "/callback": callback.handler, "/jwks": jwks.handler})
+        )
+        mp = stack.enter_context(mockpass(rp_jwks_endpoint=f"{base}/jwks"))
+        print(f"  handlers on {base} (login, callback, jwks); MockPass on {mp.base_url} reading {base}/jwks")
+        common = {
+            "CLIENT_ID": "demo-client",
+            "REDIRECT_URI": "https://app.example.test/callback",
+            "SIGNING_KEY_PARAM": names["signing"],
+            "ENCRYPTION_KEY_PARAM": names["encryption"],
+            "COOKIE_KEY_PARAM": names["cookie"],
+            "REPLAY_TABLE": table,
+            "POST_LOGIN_REDIRECT": "/home",
+        }
+        http = stack.enter_context(httpx.Client(timeout=15, follow_redirects=False))
+
+        print("\n-- legacy Singpass v2 against MockPass (no PAR, no DPoP; PKCE, JWE ID token)")
+        with _env(SINGPASS_MODE="legacy", SINGPASS_ISSUER=mp.issuer, **common):
+            reset_runtime()
+            done, callback_url, login_cookie = _walk(http, base, expect_iss=False)
+            print(f"     session claims (masked): {json.dumps(_session_claims(done))}")
+            replay = http.get(callback_url, headers={"Cookie": login_cookie})
+            _step(
+                5,
+                f"the same callback and cookie again -> {replay.status_code} (generic page; reason logged)",
+            )
+
+        print("\n-- FAPI 2.0 against the test authorization server (PAR, DPoP with nonce, userinfo)")
+        fapi = stack.enter_context(
+            fapi_server(
+                client_id="demo-client",
+                redirect_uris=("https://app.example.test/callback",),
+                client_jwks_uri=f"{base}/jwks",
+                require_dpop_nonce=True,
+            )
+        )
+        fapi_env = {**common, "SINGPASS_USERINFO": "true", "SESSION_CLAIMS": "name"}
+        with _env(SINGPASS_MODE="fapi", SINGPASS_ISSUER=fapi.issuer, **fapi_env):
+            reset_runtime()
+            done, _, _ = _walk(http, base, expect_iss=True)
+            print(f"     session claims (masked): {json.dumps(_session_claims(done))}")
+            trail = [
+                f"{e['endpoint']}:{e.get('error', 'ok')}" for e in fapi.events if e["endpoint"] != "/jwks"
+            ]
+            print(f"     provider saw: {' -> '.join(trail)}")
+        reset_runtime()
+    olog.reset()
+
+    heading("what the handlers wrote (INFO and up; summaries and EMF)")
+    lines = [
+        line
+        for line in buffer.getvalue().splitlines()
+        if not json.loads(line).get("logger", "").startswith(("werkzeug", "botocore", "httpx"))
+    ]
+    render("\n".join(lines))
+    heading("auth metrics")
+    for name, value in _metrics(buffer.getvalue()).items():
+        print(f"  {name}: {value}")
+    print(f"\n  done in {time.perf_counter() - started:.1f}s")
+
+
+if __name__ == "__main__":
+    main()
