@@ -52,7 +52,25 @@ _LAZY = {
     "report_validation": "observe.checks.report",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "FAILED_COLUMN",
+    "Anomaly",
+    "BaselineStore",
+    "BatchQuarantined",
+    "DriftDetector",
+    "DriftReport",
+    "DynamoBaselineStore",
+    "InMemoryBaselineStore",
+    "InputAnomalyError",
+    "Suite",
+    "SuiteError",
+    "TaskFailed",
+    "UnsupportedExpectationError",
+    "load_suite",
+    "profile_suite",
+    "report_validation",
+    "save_suite",
+]
 
 
 def __getattr__(name: str) -> Any:

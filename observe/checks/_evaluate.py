@@ -131,7 +131,7 @@ def _between_vectorized(col: Any, lo: Any, hi: Any, strict_min: bool, strict_max
     return (lo <= col) & (col <= hi)
 
 
-def _c_between(s: pd.Series, kw: dict[str, Any], safe: bool) -> Any:  # noqa: C901 - GE's branches, kept 1:1
+def _c_between(s: pd.Series, kw: dict[str, Any], safe: bool) -> Any:
     lo, hi = kw["min_value"], kw["max_value"]
     strict_min, strict_max = kw["strict_min"], kw["strict_max"]
     if lo is None and hi is None:
@@ -147,7 +147,7 @@ def _c_between(s: pd.Series, kw: dict[str, Any], safe: bool) -> Any:  # noqa: C9
             hi = _parse_dt(hi)
         return _between_vectorized(s, lo, hi, strict_min, strict_max)
 
-    def is_between(val: Any) -> bool:  # noqa: C901, PLR0911
+    def is_between(val: Any) -> bool:
         if lo is not None and hi is not None:
             if (isinstance(val, str) != isinstance(lo, str)) or (isinstance(val, str) != isinstance(hi, str)):
                 raise TypeError(
@@ -283,7 +283,7 @@ def _c_value_lengths(s: pd.Series, kw: dict[str, Any], safe: bool) -> Any:
             (False, True): "left",
             (False, False): "both",
         }
-        return lengths.between(lo, hi, inclusive=inclusive[(bool(strict_min), bool(strict_max))])  # type: ignore[arg-type]
+        return lengths.between(lo, hi, inclusive=inclusive[(bool(strict_min), bool(strict_max))])
     if lo is None and hi is not None:
         return lengths < hi if strict_max else lengths <= hi
     if lo is not None and hi is None:
@@ -296,7 +296,7 @@ def _c_strftime(s: pd.Series, kw: dict[str, Any], safe: bool) -> Any:
 
     def parseable(val: Any) -> bool:
         try:
-            _dt.datetime.strptime(val, fmt)  # noqa: DTZ007 - format checks only
+            _dt.datetime.strptime(val, fmt)
             return True
         except TypeError:
             if safe:
@@ -327,6 +327,8 @@ CONDITIONS: dict[str, Callable[[pd.Series, dict[str, Any], bool], Any]] = {
 }
 # These two look at every row (nulls included) and report no missing_* fields.
 _NULL_TYPES = {"expect_column_values_to_not_be_null", "expect_column_values_to_be_null"}
+# These two run row by row only on object columns (GE), else on the column's dtype.
+_TYPE_TYPES = {"expect_column_values_to_be_of_type", "expect_column_values_to_be_in_type_list"}
 
 
 def _type_uses_map(spec: ExpectationSpec, frame: Frame) -> bool:
@@ -357,7 +359,7 @@ def _mostly_success(considered: int, unexpected: int, mostly: float) -> bool:
 
 
 def _index_entries(labels: list[Any], values: list[Any], domain: list[str], frame: Frame) -> list[Any]:
-    """GE's unexpected index list: labels for an unnamed index, ``{column: value, index_name: label}`` if named."""
+    """GE's unexpected index list: labels (unnamed index), or ``{column: value, index_name: label}``."""
     if not frame._named_index:
         return labels
     name = frame.df.index.name
@@ -434,9 +436,8 @@ def format_map_output(
 
 def _evaluate_map(spec: ExpectationSpec, frame: Frame, rf: dict[str, Any]) -> dict[str, Any]:
     col = spec.kwargs["column"]
-    if spec.type in ("expect_column_values_to_be_of_type", "expect_column_values_to_be_in_type_list"):
-        if not _type_uses_map(spec, frame):
-            return _evaluate_dtype(spec, frame)
+    if spec.type in _TYPE_TYPES and not _type_uses_map(spec, frame):
+        return _evaluate_dtype(spec, frame)
     series, unexpected = _unexpected_mask(spec, frame)
     total = frame.n
     unexpected_count = int(np.count_nonzero(unexpected))
@@ -492,7 +493,7 @@ def _evaluate_multimap(spec: ExpectationSpec, frame: Frame, rf: dict[str, Any]) 
     cols = spec.kwargs["column_list"]
     for c in cols:
         frame.column(c)
-    sub, unexpected = _multimap_mask(spec, frame)
+    sub, unexpected, _kept = _multimap_mask(spec, frame)
     total = frame.n
     filtered = len(sub)
     unexpected_count = int(np.count_nonzero(unexpected))
@@ -505,15 +506,23 @@ def _evaluate_multimap(spec: ExpectationSpec, frame: Frame, rf: dict[str, Any]) 
     return _map_details(sub, unexpected, cols, rf, frame, success, total, filtered, unexpected_count)
 
 
-def _multimap_mask(spec: ExpectationSpec, frame: Frame) -> tuple[pd.DataFrame, np.ndarray]:
+def _multimap_mask(spec: ExpectationSpec, frame: Frame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """(the rows GE considers, their 'unexpected' mask, which frame rows were considered).
+
+    Same rows as GE's ``dropna(how=all|any, subset=column_list)``, chosen by position so that a
+    frame with a repeated index label still maps back to its rows.
+    """
     cols = spec.kwargs["column_list"]
     sub = frame.df[cols]
     how = spec.kwargs["ignore_row_if"]
-    if how == "all_values_are_missing":
-        sub = sub.dropna(axis=0, how="all")
-    elif how == "any_value_is_missing":
-        sub = sub.dropna(axis=0, how="any")
-    return sub, np.asarray(sub.duplicated(keep=False), dtype=bool)
+    if how == "never":
+        keep = np.ones(frame.n, dtype=bool)
+    else:
+        missing = sub.isna().to_numpy()
+        keep = ~missing.all(axis=1) if how == "all_values_are_missing" else ~missing.any(axis=1)
+        if not keep.all():
+            sub = sub[keep]
+    return sub, np.asarray(sub.duplicated(keep=False), dtype=bool), keep
 
 
 # --------------------------------------------------------------------------------------------------
@@ -557,7 +566,7 @@ def _agg_value(spec: ExpectationSpec, frame: Frame) -> Any:
     raise AssertionError(t)  # pragma: no cover
 
 
-def _metric_between(value: Any, kw: dict[str, Any]) -> dict[str, Any]:  # noqa: C901 - GE's branches, kept 1:1
+def _metric_between(value: Any, kw: dict[str, Any]) -> dict[str, Any]:
     """Port of GE's ``BatchExpectation._validate_metric_value_between``."""
     if value is None:
         return {"success": False, "result": {"observed_value": value}}
@@ -570,12 +579,10 @@ def _metric_between(value: Any, kw: dict[str, Any]) -> dict[str, Any]:  # noqa: 
             lo = _parse_dt(lo)
         if isinstance(hi, str):
             hi = _parse_dt(hi)
-    if isinstance(lo, _dt.datetime) or isinstance(hi, _dt.datetime):
-        if not isinstance(value, _dt.datetime):
-            value = _parse_dt(value)
-    if isinstance(lo, _dt.date) or isinstance(hi, _dt.date):
-        if not isinstance(value, _dt.date):
-            value = _parse_dt(value).date()
+    if (isinstance(lo, _dt.datetime) or isinstance(hi, _dt.datetime)) and not isinstance(value, _dt.datetime):
+        value = _parse_dt(value)
+    if (isinstance(lo, _dt.date) or isinstance(hi, _dt.date)) and not isinstance(value, _dt.date):
+        value = _parse_dt(value).date()
     above = True if lo is None else (value > lo if strict_min else value >= lo)
     below = True if hi is None else (value < hi if strict_max else value <= hi)
     return {"success": bool(above and below), "result": {"observed_value": value}}
@@ -705,37 +712,32 @@ def row_failures(spec: ExpectationSpec, frame: Frame) -> np.ndarray:
     n = frame.n
     if spec.family == MULTIMAP:
         try:
-            sub, unexpected = _multimap_mask(spec, frame)
+            _sub, dup, kept = _multimap_mask(spec, frame)
         except KeyError:
             return np.ones(n, dtype=bool)
-        full = np.zeros(n, dtype=bool)
-        if len(sub) == n:
-            return unexpected
-        keep = frame.df.index.get_indexer(sub.index) if frame.df.index.is_unique else None
-        if keep is None:
-            return np.ones(n, dtype=bool)
-        full[keep[unexpected]] = True
-        return full
+        multi = np.zeros(n, dtype=bool)
+        multi[np.flatnonzero(kept)[dup]] = True
+        return multi
     col = spec.kwargs["column"]
     if col not in frame._colset:
         return np.ones(n, dtype=bool)
-    if spec.type in ("expect_column_values_to_be_of_type", "expect_column_values_to_be_in_type_list"):
-        if not _type_uses_map(spec, frame):
-            ok = _evaluate_dtype(spec, frame)["success"]
-            return np.zeros(n, dtype=bool) if ok else np.ones(n, dtype=bool)
+    if spec.type in _TYPE_TYPES and not _type_uses_map(spec, frame):
+        ok = _evaluate_dtype(spec, frame)["success"]
+        return np.zeros(n, dtype=bool) if ok else np.ones(n, dtype=bool)
+    bad: np.ndarray | None
     try:
-        _series, unexpected = _unexpected_mask(spec, frame, safe=True)
+        bad = _unexpected_mask(spec, frame, safe=True)[1]
     except Exception:
-        unexpected = None
+        bad = None
     if spec.type in _NULL_TYPES:
-        return unexpected if unexpected is not None else np.ones(n, dtype=bool)
+        return bad if bad is not None else np.ones(n, dtype=bool)
     nulls = frame.isnull(col)
     full = np.zeros(n, dtype=bool)
-    full[~nulls] = True if unexpected is None else unexpected
+    full[~nulls] = True if bad is None else bad
     return full
 
 
-def to_jsonable(data: Any) -> Any:  # noqa: C901, PLR0911 - one conversion table, in GE's order
+def to_jsonable(data: Any) -> Any:
     """GE's ``convert_to_json_serializable`` for the values a validation result can hold."""
     if isinstance(data, float) and np.isnan(data):
         return None

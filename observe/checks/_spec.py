@@ -262,7 +262,7 @@ def _parse_expectation(index: int, raw: Any, source: str) -> ExpectationSpec:
         raise SuiteError("each expectation must be an object", source=source, index=index)
     etype = raw.get("type", raw.get("expectation_type"))
     eid = raw.get("id")
-    ctx = {"source": source, "index": index, "expectation_type": etype, "expectation_id": eid}
+    ctx: dict[str, Any] = {"source": source, "index": index, "expectation_type": etype, "expectation_id": eid}
     if not isinstance(etype, str) or not etype:
         raise SuiteError("missing the expectation 'type'", field="type", **ctx)
     if etype not in EXPECTATION_TYPES:
@@ -372,7 +372,7 @@ def _as_comparable(value: Any) -> Any:
     raise TypeError
 
 
-def _coerce(kind: str, value: Any, key: str, ctx: dict[str, Any]) -> Any:  # noqa: C901 - one table of kinds
+def _coerce(kind: str, value: Any, key: str, ctx: dict[str, Any]) -> Any:
     def bad(msg: str) -> SuiteError:
         return SuiteError(msg, field=key, **ctx)
 
@@ -393,7 +393,7 @@ def _coerce(kind: str, value: Any, key: str, ctx: dict[str, Any]) -> Any:  # noq
         if kind == "strftime":
             try:
                 now = _dt.datetime.now(tz=_dt.UTC)
-                _dt.datetime.strptime(_dt.datetime.strftime(now, value), value)  # noqa: DTZ007 - GE's own check
+                _dt.datetime.strptime(_dt.datetime.strftime(now, value), value)
             except ValueError as exc:
                 raise bad(f"unable to use this strftime_format: {exc}") from exc
         return value
@@ -467,9 +467,12 @@ def _coerce(kind: str, value: Any, key: str, ctx: dict[str, Any]) -> Any:  # noq
 def _check_semantics(etype: str, kwargs: dict[str, Any], ctx: dict[str, Any]) -> None:
     """The cross-field rules GE's models enforce (and a few it only hits at run time)."""
     lo, hi = kwargs.get("min_value"), kwargs.get("max_value")
-    if etype in ("expect_column_values_to_be_between", "expect_column_value_lengths_to_be_between"):
-        if lo is None and hi is None:
-            raise SuiteError("min_value and max_value cannot both be null", field="min_value", **ctx)
+    both_null = lo is None and hi is None
+    if both_null and etype in (
+        "expect_column_values_to_be_between",
+        "expect_column_value_lengths_to_be_between",
+    ):
+        raise SuiteError("min_value and max_value cannot both be null", field="min_value", **ctx)
     if lo is not None and hi is not None and "min_value" in kwargs:
         try:
             inverted = lo > hi

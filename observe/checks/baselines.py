@@ -122,11 +122,12 @@ class DynamoBaselineStore:
             except self.client.exceptions.ConditionalCheckFailedException:
                 continue  # another worker appended first: re-read and try again
         raise BaselineConflictError(
-            f"baseline {key!r} in table {self.table_name}: {self.max_attempts} concurrent-write conflicts in a row"
+            f"baseline {key!r} in table {self.table_name}: "
+            f"{self.max_attempts} concurrent-write conflicts in a row"
         )
 
     def create_table(self) -> None:
-        """Create the table (on-demand billing) if missing: for local runs and tests; Terraform owns it in AWS."""
+        """Create the table (on-demand) if missing: for local runs and tests; Terraform owns it in AWS."""
         try:
             self.client.create_table(
                 TableName=self.table_name,

@@ -74,13 +74,13 @@ class InputAnomalyError(Exception):
         return self.report.to_dict()
 
 
-class BatchQuarantined(InputAnomalyError):  # noqa: N818 - the name says what happened to the batch
-    """An anomaly whose action is ``quarantine_batch``: write the whole batch to quarantine, do not load it."""
+class BatchQuarantined(InputAnomalyError):
+    """An anomaly whose action is ``quarantine_batch``: quarantine the whole batch, load none of it."""
 
     action = "quarantine_batch"
 
 
-class TaskFailed(InputAnomalyError):  # noqa: N818 - the name says what happens to the task
+class TaskFailed(InputAnomalyError):
     """An anomaly whose action is ``fail_task``: fail the task so the message is retried / goes to the DLQ."""
 
     action = "fail_task"

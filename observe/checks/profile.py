@@ -37,7 +37,7 @@ def _number(value: Any) -> float | int:
     return int(value) if as_float.is_integer() and abs(as_float) < 2**53 else as_float
 
 
-def profile_suite(  # noqa: C901 - one pass over the columns, one rule per branch
+def profile_suite(
     df: pd.DataFrame,
     name: str,
     *,
@@ -86,7 +86,9 @@ def profile_suite(  # noqa: C901 - one pass over the columns, one rule per branc
             continue
         if pd.api.types.is_numeric_dtype(dtype):
             lo, hi = _number(nonnull.min()), _number(nonnull.max())
-            exps.append(_exp("expect_column_values_to_be_between", rows, column=col, min_value=lo, max_value=hi))
+            exps.append(
+                _exp("expect_column_values_to_be_between", rows, column=col, min_value=lo, max_value=hi)
+            )
             if str(dtype) in ("int64", "float64"):
                 exps.append(_exp("expect_column_values_to_be_of_type", rows, column=col, type_=str(dtype)))
             if nonnull.is_unique and len(nonnull) > 1 and pd.api.types.is_integer_dtype(dtype):
@@ -101,7 +103,9 @@ def profile_suite(  # noqa: C901 - one pass over the columns, one rule per branc
         if nonnull.is_unique and len(nonnull) > 1:
             exps.append(_exp("expect_column_values_to_be_unique", rows, column=col))
         elif distinct <= max_set_size:
-            exps.append(_exp("expect_column_values_to_be_in_set", rows, column=col, value_set=sorted(set(values))))
+            exps.append(
+                _exp("expect_column_values_to_be_in_set", rows, column=col, value_set=sorted(set(values)))
+            )
         lengths = nonnull.str.len()
         exps.append(
             _exp(

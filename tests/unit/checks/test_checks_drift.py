@@ -28,13 +28,19 @@ def _frame(rows: int = 100, null_every: int = 0, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"id": np.arange(rows), "amount": amount, "cur": ["SGD"] * rows})
 
 
-def _profile(rows: int, null_rate: float = 0.0, columns: dict[str, str] | None = None, **unexpected: float) -> dict:
+def _profile(
+    rows: int, null_rate: float = 0.0, columns: dict[str, str] | None = None, **unexpected: float
+) -> dict:
     cols = columns or {"id": "int64", "amount": "float64"}
     return {
         "rows": rows,
         "columns": {
-            c: {"dtype": d, "family": "number" if d[:3] in ("int", "flo") else "string", "null_rate": null_rate,
-                "all_null": False}
+            c: {
+                "dtype": d,
+                "family": "number" if d[:3] in ("int", "flo") else "string",
+                "null_rate": null_rate,
+                "all_null": False,
+            }
             for c, d in cols.items()
         },
         "unexpected_rate": unexpected,
@@ -109,7 +115,10 @@ def test_profile_takes_unexpected_rates_from_a_suite_result() -> None:
         {
             "name": "s",
             "expectations": [
-                {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "cur", "value_set": ["SGD"]}},
+                {
+                    "type": "expect_column_values_to_be_in_set",
+                    "kwargs": {"column": "cur", "value_set": ["SGD"]},
+                },
                 {"type": "expect_column_mean_to_be_between", "kwargs": {"column": "amount", "min_value": 0}},
             ],
         }
@@ -144,7 +153,11 @@ def test_observe_emits_metric_and_warning_with_correlation_id_and_no_values(obse
 def test_quarantine_and_fail_actions_raise_and_do_not_teach_the_baseline(observe_capture: Any) -> None:
     store = InMemoryBaselineStore()
     det = DriftDetector(
-        "ingest", "orders", store=store, min_history=3, actions={"row_count": "quarantine_batch", "schema": "fail_task"}
+        "ingest",
+        "orders",
+        store=store,
+        min_history=3,
+        actions={"row_count": "quarantine_batch", "schema": "fail_task"},
     )
     for seed in range(3):
         det.observe(_frame(100, seed=seed))

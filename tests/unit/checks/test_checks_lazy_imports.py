@@ -16,12 +16,14 @@ light = sorted(m for m in ("pandas", "numpy", "boto3", "great_expectations", "sc
 import pandas as pd
 from observe.checks import load_suite, DriftDetector, InMemoryBaselineStore
 suite = load_suite("tests/fixtures/suites/orders.json")
-df = pd.DataFrame({"order_id": [1, 2], "customer": ["a", "b"], "amount": [10.0, -1.0], "currency": ["SGD", "JPY"],
-                   "email": ["a@x.io", "b@x.io"], "created": ["2024-01-01", "2024-02-30"]})
+df = pd.DataFrame({"order_id": [1, 2], "customer": ["a", "b"], "amount": [10.0, -1.0],
+                   "currency": ["SGD", "JPY"], "email": ["a@x.io", "b@x.io"],
+                   "created": ["2024-01-01", "2024-02-30"]})
 result = suite.validate(df, result_format="COMPLETE")
 passing, failing = suite.split(df)
 DriftDetector("p", "s", store=InMemoryBaselineStore()).observe(df, result)
-heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("great_expectations", "scipy", "boto3", "sklearn"))
+heavy = sorted(m for m in sys.modules
+               if m.split(".")[0] in ("great_expectations", "scipy", "boto3", "sklearn"))
 print(json.dumps({"light": light, "heavy": heavy, "failed": len(failing), "success": result["success"]}))
 """
 

@@ -50,15 +50,21 @@ def test_report_validation_emits_failures_without_data_values(observe_capture: A
         "expect_column_values_to_be_in_set:currency",
     ]
     assert failed[1]["unexpected_count"] == 1 and failed[1]["severity"] == "critical"
-    assert observe_capture.metric_values("ExpectationFailures", expectation="expect_column_values_to_be_unique") == [1]
+    assert observe_capture.metric_values(
+        "ExpectationFailures", expectation="expect_column_values_to_be_unique"
+    ) == [1]
     (line,) = [log for log in observe_capture.logs if log["message"] == "expectations failed"]
     assert line["correlation_id"] == "cid-report" and line["suite"] == "orders" and line["rows"] == 2
     assert "S7654321Z" not in observe_capture.text  # ...which never reach a log line
 
 
 def test_report_validation_is_silent_when_everything_passes(observe_capture: Any) -> None:
-    suite = load_suite({"name": "s", "expectations": [{"type": "expect_table_row_count_to_be_between",
-                                                       "kwargs": {"min_value": 0}}]})
+    suite = load_suite(
+        {
+            "name": "s",
+            "expectations": [{"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 0}}],
+        }
+    )
     assert report_validation(suite.validate(pd.DataFrame({"a": [1]}))) == []
     assert observe_capture.text == ""
 
@@ -84,5 +90,7 @@ def test_profiled_suite_passes_its_sample_and_catches_dirty_rows(tmp_path: Path)
 
 def test_profile_of_columns_with_nulls_uses_mostly() -> None:
     df = pd.DataFrame({"x": [1.0, None, 3.0, 4.0] * 25})
-    (nn,) = [e for e in profile_suite(df, "n").expectations if e.type == "expect_column_values_to_not_be_null"]
+    (nn,) = [
+        e for e in profile_suite(df, "n").expectations if e.type == "expect_column_values_to_not_be_null"
+    ]
     assert nn.kwargs["mostly"] == 0.73  # 75% present, minus 2 points of slack

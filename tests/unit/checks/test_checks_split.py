@@ -18,7 +18,12 @@ def _suite(*exps: tuple[str, dict], severities: list[str] | None = None):
         {
             "name": "s",
             "expectations": [
-                {"type": t, "kwargs": kw, "id": f"e{i}", "severity": (severities or ["critical"] * len(exps))[i]}
+                {
+                    "type": t,
+                    "kwargs": kw,
+                    "id": f"e{i}",
+                    "severity": (severities or ["critical"] * len(exps))[i],
+                }
                 for i, (t, kw) in enumerate(exps)
             ],
         }
@@ -94,9 +99,10 @@ def test_missing_column_and_wrong_dtype_fail_every_row() -> None:
     df = pd.DataFrame({"n": [1, 2]})
     passing, failing = suite.split(df)
     assert passing.empty
-    assert failing[FAILED_COLUMN].tolist() == [
-        ["expect_column_values_to_not_be_null:gone", "expect_column_values_to_be_of_type:n"]
-    ] * 2
+    assert (
+        failing[FAILED_COLUMN].tolist()
+        == [["expect_column_values_to_not_be_null:gone", "expect_column_values_to_be_of_type:n"]] * 2
+    )
 
 
 def test_values_that_cannot_be_compared_fail_only_their_own_row() -> None:

@@ -18,7 +18,9 @@ from observe.checks import load_suite
 SUITES = Path(__file__).resolve().parents[2] / "fixtures" / "suites"
 
 
-def _one(etype: str, result_format: str = "SUMMARY", df: pd.DataFrame | None = None, **kwargs: object) -> dict:
+def _one(
+    etype: str, result_format: str = "SUMMARY", df: pd.DataFrame | None = None, **kwargs: object
+) -> dict:
     suite = load_suite(
         {"name": "s", "expectations": [{"type": etype, "kwargs": kwargs, "id": "x", "severity": "critical"}]}
     )
@@ -52,8 +54,12 @@ def test_map_summary_numbers_follow_ge_formulas() -> None:
 
 def test_mostly_uses_non_null_rows_and_ge_comparison() -> None:
     # 2 of 5 non-null values fail -> 60% pass
-    assert _one("expect_column_values_to_be_between", column="a", min_value=2, max_value=5, mostly=0.6)["success"]
-    assert not _one("expect_column_values_to_be_between", column="a", min_value=2, max_value=5, mostly=0.61)["success"]
+    assert _one("expect_column_values_to_be_between", column="a", min_value=2, max_value=5, mostly=0.6)[
+        "success"
+    ]
+    assert not _one("expect_column_values_to_be_between", column="a", min_value=2, max_value=5, mostly=0.61)[
+        "success"
+    ]
 
 
 def test_null_expectations_count_all_rows_and_have_no_missing_fields() -> None:
@@ -94,9 +100,13 @@ def test_aggregates_report_observed_value() -> None:
     assert _one("expect_column_mean_to_be_between", column="a", min_value=3, max_value=4)["result"] == {
         "observed_value": 18 / 5
     }
-    assert _one("expect_column_median_to_be_between", column="a", min_value=4)["result"]["observed_value"] == 4.0
+    assert (
+        _one("expect_column_median_to_be_between", column="a", min_value=4)["result"]["observed_value"] == 4.0
+    )
     stdev = _one("expect_column_stdev_to_be_between", column="a", max_value=1)
-    assert stdev["success"] is False and stdev["result"]["observed_value"] == pytest.approx(np.std([1, 2, 4, 4, 7], ddof=1))
+    assert stdev["success"] is False and stdev["result"]["observed_value"] == pytest.approx(
+        np.std([1, 2, 4, 4, 7], ddof=1)
+    )
     prop = _one("expect_column_proportion_of_unique_values_to_be_between", column="s", min_value=0.8)
     assert prop["result"]["observed_value"] == 4 / 5 and prop["success"]
     assert _one("expect_column_sum_to_be_between", column="a", max_value=18)["success"]
@@ -116,11 +126,16 @@ def test_type_expectations_use_dtype_unless_object() -> None:
     }
     obj = _one("expect_column_values_to_be_of_type", column="o", type_="int")
     assert obj["result"]["unexpected_count"] == 3  # "x", 2.5, "x"; the null is skipped
-    assert obj["result"]["partial_unexpected_counts"] == [{"value": "x", "count": 2}, {"value": 2.5, "count": 1}]
+    assert obj["result"]["partial_unexpected_counts"] == [
+        {"value": "x", "count": 2},
+        {"value": 2.5, "count": 1},
+    ]
     tie = pd.DataFrame({"o": pd.Series(["x", 2.5], dtype=object)})
     # a tie between "x" and 2.5 makes GE's sort compare them: TypeError, and GE drops the counts
-    assert "partial_unexpected_counts" not in _one("expect_column_values_to_be_of_type", df=tie, column="o",
-                                                   type_="int")["result"]
+    assert (
+        "partial_unexpected_counts"
+        not in _one("expect_column_values_to_be_of_type", df=tie, column="o", type_="int")["result"]
+    )
 
 
 def test_errors_become_failed_results_with_exception_info_like_ge() -> None:
@@ -137,8 +152,14 @@ def test_table_expectations() -> None:
     assert r["success"] is False
     assert r["result"]["details"]["mismatched"] == {"unexpected": ["o"], "missing": ["extra"]}
     ordered = _one("expect_table_columns_to_match_ordered_list", column_list=["a", "o", "s"])
-    assert ordered["result"]["details"]["mismatched"][0] == {"Expected Column Position": 1, "Expected": "o", "Found": "s"}
-    assert _one("expect_table_row_count_to_be_between", min_value=6, max_value=6)["result"] == {"observed_value": 6}
+    assert ordered["result"]["details"]["mismatched"][0] == {
+        "Expected Column Position": 1,
+        "Expected": "o",
+        "Found": "s",
+    }
+    assert _one("expect_table_row_count_to_be_between", min_value=6, max_value=6)["result"] == {
+        "observed_value": 6
+    }
     assert _one("expect_column_to_exist", column="s", column_index=1)["success"]
     assert not _one("expect_column_to_exist", column="s", column_index=2)["success"]
 
@@ -167,7 +188,9 @@ def test_suite_result_shape_statistics_and_json() -> None:
         "unsuccessful_expectations": 2,
         "success_percent": 80.0,
     }
-    severities = {r["expectation_config"]["id"][-4:]: r["expectation_config"]["severity"] for r in out["results"]}
+    severities = {
+        r["expectation_config"]["id"][-4:]: r["expectation_config"]["severity"] for r in out["results"]
+    }
     assert severities["0010"] == "warning"
 
 
