@@ -125,6 +125,7 @@ module "function" {
   metrics_namespace              = var.metrics_namespace
   environment_variables          = local.auth_env
   kms_key_arn                    = var.kms_key_arn
+  permissions_boundary_arn       = var.permissions_boundary_arn
   tracing_mode                   = var.tracing_mode
   tags                           = var.tags
 

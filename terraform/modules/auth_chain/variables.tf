@@ -164,6 +164,12 @@ variable "metrics_namespace" {
   default     = "DataPipelines"
 }
 
+variable "permissions_boundary_arn" {
+  type        = string
+  description = "IAM permissions boundary for the functions' execution roles (from the bootstrap module); null for none."
+  default     = null
+}
+
 variable "kms_key_arn" {
   type        = string
   description = "Customer managed KMS key for logs, environment variables and the replay table; null uses AWS managed keys."

@@ -209,24 +209,25 @@ resource "aws_s3_bucket_policy" "backup" {
 module "scheduler" {
   source = "../observed_lambda"
 
-  function_name          = "${var.name_prefix}-ingest-scheduler"
-  description            = "Plans fetch tasks (cron, S3 and EventBridge events) and sends them to the task queue."
-  environment            = var.environment
-  service_name           = "ingest-scheduler"
-  pipeline               = "ingest"
-  artifact               = var.artifact
-  handler                = "pipelines.ingest.scheduler.ingest_scheduler"
-  memory_size            = var.scheduler.memory_size
-  timeout                = var.scheduler.timeout
-  log_level              = var.log_level
-  log_retention_days     = var.log_retention_days
-  metrics_namespace      = var.metrics_namespace
-  environment_variables  = local.pipeline_env
-  kms_key_arn            = var.kms_key_arn
-  tracing_mode           = var.tracing_mode
-  otel                   = var.otel
-  dead_letter_target_arn = aws_sqs_queue.scheduler_dlq.arn
-  tags                   = var.tags
+  function_name            = "${var.name_prefix}-ingest-scheduler"
+  description              = "Plans fetch tasks (cron, S3 and EventBridge events) and sends them to the task queue."
+  environment              = var.environment
+  service_name             = "ingest-scheduler"
+  pipeline                 = "ingest"
+  artifact                 = var.artifact
+  handler                  = "pipelines.ingest.scheduler.ingest_scheduler"
+  memory_size              = var.scheduler.memory_size
+  timeout                  = var.scheduler.timeout
+  log_level                = var.log_level
+  log_retention_days       = var.log_retention_days
+  metrics_namespace        = var.metrics_namespace
+  environment_variables    = local.pipeline_env
+  kms_key_arn              = var.kms_key_arn
+  permissions_boundary_arn = var.permissions_boundary_arn
+  tracing_mode             = var.tracing_mode
+  otel                     = var.otel
+  dead_letter_target_arn   = aws_sqs_queue.scheduler_dlq.arn
+  tags                     = var.tags
 
   policy_statements = concat([
     {
@@ -256,6 +257,7 @@ module "worker" {
   metrics_namespace              = var.metrics_namespace
   environment_variables          = local.pipeline_env
   kms_key_arn                    = var.kms_key_arn
+  permissions_boundary_arn       = var.permissions_boundary_arn
   tracing_mode                   = var.tracing_mode
   otel                           = var.otel
   tags                           = var.tags

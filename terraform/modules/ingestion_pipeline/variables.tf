@@ -183,6 +183,12 @@ variable "backup" {
   }
 }
 
+variable "permissions_boundary_arn" {
+  type        = string
+  description = "IAM permissions boundary for the functions' execution roles (from the bootstrap module); null for none."
+  default     = null
+}
+
 variable "kms_key_arn" {
   type        = string
   description = "Customer managed KMS key for the queue, DLQ, table, bucket and logs; null uses AWS managed keys (SSE is on either way)."

@@ -67,6 +67,7 @@ resource "aws_iam_role" "this" {
   name                 = var.function_name
   description          = "Execution role of ${var.function_name} (least privilege, inline policy only)."
   assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.permissions_boundary_arn
   max_session_duration = 3600
   tags                 = var.tags
 }
@@ -134,18 +135,21 @@ data "aws_iam_policy_document" "this" {
   }
 
   dynamic "statement" {
-    # ENI management for VPC functions; Describe has no resource-level permissions, the rest is
-    # limited to this account's network interfaces in this region.
+    # ENI management for VPC functions, in this account and region; Describe has no resource-level permissions.
     for_each = var.vpc_config == null ? [] : [1]
     content {
       sid       = "VpcNetworkInterfaces"
-      actions   = ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
+      actions   = ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
+      resources = ["arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.vpc_config == null ? [] : [1]
+    content {
+      sid       = "VpcDescribe"
+      actions   = ["ec2:DescribeNetworkInterfaces"]
       resources = ["*"]
-      condition {
-        test     = "StringEquals"
-        variable = "aws:RequestedRegion"
-        values   = [data.aws_region.current.name]
-      }
     }
   }
 }

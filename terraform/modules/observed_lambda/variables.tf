@@ -223,6 +223,12 @@ variable "policy_statements" {
   }
 }
 
+variable "permissions_boundary_arn" {
+  type        = string
+  description = "IAM permissions boundary for the execution role (the bootstrap module's lambda_permissions_boundary_arn); the deploy role can only create roles that carry it."
+  default     = null
+}
+
 variable "kms_key_arn" {
   type        = string
   description = "Customer managed KMS key for the log group and the environment variables; null uses AWS managed encryption."
