@@ -9,6 +9,7 @@ to a log file, never to our stdout.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -73,7 +74,7 @@ class MockPass:
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         node = shutil.which("node")
-        entry = MOCKPASS_DIR / "index.js"
+        entry = MOCKPASS_DIR / "app.js"
         if node is None:
             raise MockPassError("node is not on PATH; install Node 20")
         if not entry.exists():
@@ -83,8 +84,13 @@ class MockPass:
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child, closed by the OS on exit
         try:
             # cwd is an empty temp dir: MockPass loads a .env from its cwd and must not pick one up
+            # MockPass' own index.js listens on every interface; bind its app to loopback instead
+            script = (
+                f"require({json.dumps(str(entry))}).app.listen({self.port}, '127.0.0.1', "
+                f"() => console.warn('MockPass listening on 127.0.0.1:{self.port}'))"
+            )
             return subprocess.Popen(
-                [node, str(entry)],
+                [node, "-e", script],
                 cwd=self._workdir,
                 env=self._env(),
                 stdout=log,

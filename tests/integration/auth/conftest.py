@@ -48,7 +48,7 @@ class KeyMaterial:
 
     def private_parts(self) -> list[str]:
         """Every private member (EC ``d``, oct ``k``) of every key: must never be logged."""
-        out = []
+        out: list[str] = []
         for raw in self.values.values():
             for item in json.loads(raw)["keys"]:
                 out.extend(str(item[m]) for m in ("d", "k") if m in item)

@@ -53,7 +53,7 @@ def hs256_with_public_key(p: IdTokenParts) -> None:
 
 def _rsa_signed(alg: str) -> Callable[[IdTokenParts], None]:
     def forge(p: IdTokenParts) -> None:
-        key = RSAKey.generate_key(2048, parameters={"kid": p.signing_key.kid})
+        key = RSAKey.generate_key(2048, parameters={"kid": str(p.signing_key.kid)})
         inner = jws.serialize_compact(
             {"alg": alg, "kid": key.kid}, json.dumps(p.claims), key, algorithms=[alg]
         )
