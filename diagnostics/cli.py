@@ -1,0 +1,255 @@
+"""``observe-diag``: triage from the terminal.
+
+    observe-diag alarm ingest-worker-RecordsQuarantined-dev --log-group /aws/lambda/ingest-worker \\
+        --since 1h --bucket ingest-backup-dev --dlq-url https://sqs.../ingest-tasks-dlq
+    observe-diag trace run-20261126-0400 --logs out/demo/ingest.jsonl
+    observe-diag failures | throttles | quarantine | dlq | report --out report.html
+
+Exit codes: 0 done (something to show); 1 nothing found (the alarm did not breach in the window,
+no line carries the id); 2 bad usage or a source that cannot be read (the message names it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from diagnostics import text
+from diagnostics.analysis import shown
+from diagnostics.model import DiagnosticsError, Window, iso
+
+EXIT_OK, EXIT_NOT_FOUND, EXIT_ERROR = 0, 1, 2
+DEFAULT_SINCE_FOR_LOG_GROUPS = "1h"
+
+
+def _sources() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
+    g = p.add_argument_group("where the evidence is")
+    g.add_argument(
+        "--logs", action="append", metavar="PATH", help="JSONL file or directory of log lines (repeatable)"
+    )
+    g.add_argument(
+        "--log-group", dest="log_groups", nargs="+", action="extend", metavar="NAME",
+        help="CloudWatch Logs group(s), e.g. /aws/lambda/ingest-worker",
+    )  # fmt: skip
+    g.add_argument(
+        "--since", metavar="DURATION", help="window ending now (or at --end): 30m, 1h, 2d (log groups: 1h)"
+    )
+    g.add_argument("--start", metavar="TIME", help="window start, ISO-8601 (UTC unless an offset is given)")
+    g.add_argument("--end", metavar="TIME", help="window end, ISO-8601")
+    g.add_argument("--bucket", metavar="NAME", help="backup bucket holding quarantine/ objects")
+    g.add_argument(
+        "--quarantine-dir", metavar="PATH", help="local mirror of the bucket (holding quarantine/)"
+    )
+    g.add_argument("--dlq-url", metavar="URL", help="dead-letter queue URL (peeked, never deleted)")
+    g.add_argument("--dlq-file", metavar="PATH", help="JSONL dump of DLQ messages")
+    g.add_argument(
+        "--alarms-dir",
+        metavar="DIR",
+        help="directory of <pipeline>.alarms.json (default terraform/generated)",
+    )
+    g.add_argument("--region", metavar="REGION", help="AWS region (default: the standard AWS settings)")
+    p.add_argument("--json", action="store_true", help="machine-readable JSON instead of tables")
+    return p
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parent = _sources()
+    parser = argparse.ArgumentParser(
+        prog="observe-diag",
+        description="From an alarm to the failing record and its cause: logs, EMF metrics, quarantine, DLQ.",
+        epilog="Exit codes: 0 found, 1 nothing found, 2 bad usage or unreadable source.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    a = sub.add_parser(
+        "alarm", parents=[parent], help="an alarm -> breaching datapoints -> invocations -> records"
+    )
+    a.add_argument(
+        "name", nargs="?", help="alarm name, e.g. ingest-worker-RecordsQuarantined-dev; none: list all"
+    )
+    t = sub.add_parser("trace", parents=[parent], help="every line of one correlation id, in time order")
+    t.add_argument("correlation_id")
+    t.add_argument("--max-lines", type=int, default=300)
+    sub.add_parser("failures", parents=[parent], help="failed invocations and records, grouped")
+    sub.add_parser("throttles", parents=[parent], help="throttles met: source, retry-after, when")
+    sub.add_parser(
+        "quarantine", parents=[parent], help="quarantined records: reasons, fields, examples (masked)"
+    )
+    sub.add_parser("dlq", parents=[parent], help="messages on the DLQ and their last errors")
+    sub.add_parser("anomalies", parents=[parent], help="input anomalies and failed expectations")
+    r = sub.add_parser("report", parents=[parent], help="one self-contained HTML report")
+    r.add_argument(
+        "--out", default="report.html", metavar="FILE", help="where to write it (default report.html)"
+    )
+    r.add_argument("--title", default=None)
+    return parser
+
+
+def _window(args: argparse.Namespace) -> Window:
+    since = args.since
+    if since is None and args.start is None and args.log_groups:
+        since = DEFAULT_SINCE_FOR_LOG_GROUPS
+    try:
+        return Window.build(since=since, start=args.start, end=args.end)
+    except ValueError as exc:
+        raise DiagnosticsError(f"--since/--start/--end: {exc}") from None
+
+
+def _load(args: argparse.Namespace, *, need_logs: bool = True) -> Any:
+    from diagnostics.core import Diagnostics
+
+    if need_logs and not (args.logs or args.log_groups):
+        raise DiagnosticsError(
+            f"{args.command}: give --logs PATH or --log-group NAME (where the log lines are)"
+        )
+    return Diagnostics.load(
+        logs=args.logs,
+        log_groups=args.log_groups,
+        window=_window(args),
+        bucket=args.bucket,
+        quarantine_dir=args.quarantine_dir,
+        dlq_url=args.dlq_url,
+        dlq_file=args.dlq_file,
+        alarms_dir=args.alarms_dir,
+        region=args.region,
+        allow_no_logs=not need_logs,
+    )
+
+
+def _jsonable(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.name != "lines"}
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, datetime):
+        return iso(obj)
+    return obj
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(_jsonable(obj), indent=2, default=str))
+
+
+def triage_json(t: Any) -> dict[str, Any]:
+    """The essentials of an :class:`~diagnostics.triage.AlarmTriage` as plain JSON."""
+    q = t.quarantine_summary
+    return {
+        "alarm": t.alarm.name,
+        "metric": t.alarm.metric,
+        "service": t.alarm.service,
+        "rule": t.alarm.rule,
+        "state": t.evaluation.state,
+        "breaching": [{"start": iso(d.start), "value": d.value, "in_alarm": d.in_alarm} for d in t.breaching],
+        "invocations": [
+            {
+                "request_id": b.request_id,
+                "time": iso(b.time),
+                "function_name": b.function_name,
+                "value": b.value,
+                "outcome": b.outcome,
+                "correlation_id": b.correlation_id,
+            }
+            for b in t.invocations
+        ],
+        "correlation_ids": t.correlation_ids,
+        "record_keys": t.record_keys,
+        "records_quarantined": q.records,
+        "reasons": dict(q.reasons.most_common()),
+        "fields": dict(q.fields.most_common()),
+        "examples": q.examples,
+        "dlq": [{**_jsonable(m.row), "matched_by": m.matched_by} for m in t.dlq],
+        "throttles": _jsonable(t.throttles),
+        "failures": _jsonable(t.failures),
+        "causes": t.causes,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    """Execute one parsed command; returns the exit code."""
+    cmd = args.command
+    if cmd == "quarantine" and not (args.bucket or args.quarantine_dir):
+        raise DiagnosticsError("quarantine: give --bucket NAME or --quarantine-dir PATH")
+    if cmd == "dlq" and not (args.dlq_url or args.dlq_file):
+        raise DiagnosticsError("dlq: give --dlq-url URL or --dlq-file PATH")
+    diag = _load(args, need_logs=cmd not in ("quarantine", "dlq"))
+    if cmd == "alarm":
+        if not args.name:
+            states = diag.alarm_states()
+            if args.json:
+                _print_json(
+                    [{"alarm": e.alarm.name, "state": e.state, "breaching": len(e.breaching)} for e in states]
+                )
+            else:
+                print(diag.describe())
+                print(text.render_alarm_states(states))
+            return EXIT_OK
+        t = diag.from_alarm(args.name)
+        if args.json:
+            _print_json(triage_json(t))
+        else:
+            print(diag.describe())
+            print(text.render_triage(t))
+        return EXIT_OK if t.breaching else EXIT_NOT_FOUND
+    if cmd == "trace":
+        tr = diag.trace(args.correlation_id)
+        if args.json:
+            _print_json({"correlation_id": tr.correlation_id, "lines": [shown(x) for x in tr.lines]})
+        elif tr.found:
+            print(text.render_trace(tr, max_lines=args.max_lines))
+        else:
+            print(
+                f"no line carries correlation id {args.correlation_id!r} ({diag.describe()})", file=sys.stderr
+            )
+        return EXIT_OK if tr.found else EXIT_NOT_FOUND
+    if cmd == "failures":
+        groups = diag.failures()
+        _print_json(groups) if args.json else print(text.render_failures(groups))
+        return EXIT_OK
+    if cmd == "throttles":
+        events = diag.throttles()
+        _print_json(events) if args.json else print(text.render_throttles(events))
+        return EXIT_OK
+    if cmd == "quarantine":
+        q = diag.quarantine_summary()
+        _print_json(q) if args.json else print(text.render_quarantine(q))
+        return EXIT_OK
+    if cmd == "dlq":
+        d = diag.dlq_summary()
+        _print_json(d) if args.json else print(text.render_dlq(d))
+        return EXIT_OK
+    if cmd == "anomalies":
+        a = diag.anomalies()
+        _print_json(a) if args.json else print(text.render_anomalies(a))
+        return EXIT_OK
+    if cmd == "report":
+        from diagnostics.report import write_report
+
+        path = write_report(diag, Path(args.out), title=args.title)
+        print(f"report written to {path} ({path.stat().st_size // 1024} KiB)")
+        return EXIT_OK
+    raise DiagnosticsError(f"unknown command {cmd!r}")  # argparse stops this earlier
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``observe-diag``; returns (and, as a script, exits with) the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except DiagnosticsError as exc:
+        print(f"observe-diag: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:  # `observe-diag ... | head`
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

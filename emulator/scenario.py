@@ -1,0 +1,317 @@
+"""A small, real ingest incident for the diagnostics: scheduler -> SQS -> worker on moto over HTTP.
+
+The triage demo, the diagnostics integration tests and the triage notebook all need the same
+thing: the outputs of a run that went wrong in known ways, written by the real pipeline code
+(``pipelines.ingest``) against real parts (moto server, the local source API). What goes wrong,
+on purpose:
+
+- a share of the served records is malformed (at least 200 of them, so ``RecordsQuarantined``
+  passes its alarm threshold of 100 within one 5-minute period even if the run straddles a
+  period boundary): they are quarantined under ``quarantine/<source>/_/page-N.json``;
+- one page (``failing_page``) answers HTTP 500 every time: its task fails on every delivery and
+  ends in the DLQ (``TasksFailed``);
+- one page (``malformed_page``) answers a truncated body to both attempts of its first delivery:
+  kept under ``quarantine/.../page-N.malformed.json``, the task goes back to the queue and
+  succeeds on redelivery;
+- one page (``throttled_page``) answers 429 once: the batch stops (``Throttles`` by ``http-429``);
+- a pushed message carries personal data (an NRIC) in a record with a bad amount: quarantined,
+  so the diagnostics must mask it whenever they display it;
+- a message that is not JSON: quarantined whole under ``quarantine/messages/``.
+
+Everything observe wrote (log lines and EMF documents) is kept in :attr:`ScenarioResult.lines`
+exactly as Lambda would send it to CloudWatch Logs. :func:`write_outputs` saves it in the layout
+``demo/triage.py`` reads (``ingest.jsonl``, ``s3/quarantine/...``, ``dlq.jsonl``);
+:func:`publish_to_cloudwatch` puts it into ``/aws/lambda/<function>`` log groups.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEDULER = "ingest-scheduler"
+WORKER = "ingest-worker"
+PIPELINE = "ingest"
+
+#: Settings the scenario sets while it runs (restored afterwards).
+_ENV_KEYS = (
+    "SERVICE_NAME",
+    "ENVIRONMENT",
+    "LOG_LEVEL",
+    "SOURCE_URL",
+    "TABLE_NAME",
+    "BACKUP_BUCKET",
+    "QUEUE_URL",
+    "PAGES_PER_TASK",
+    "TASK_CONCURRENCY",
+    "FETCH_CONCURRENCY",
+    "FETCH_RETRIES",
+    "HTTP_TIMEOUT",
+)
+
+
+@dataclass
+class ScenarioResult:
+    """What the run wrote and what the diagnostics should find in it."""
+
+    lines: list[str]
+    bucket: str
+    queue_url: str
+    dlq_url: str
+    environment: str
+    run_id: str  # correlation id of the scheduled run (every task carries it)
+    push_id: str  # correlation id of the pushed message with personal data
+    junk_id: str  # correlation id of the message that is not JSON
+    failing_page: int
+    malformed_page: int
+    throttled_page: int
+    n_malformed: int  # malformed records served by the source
+    secrets: list[str] = field(default_factory=list)  # personal data that must never be displayed
+
+    @property
+    def quarantine_alarm(self) -> str:
+        """The alarm this run makes fire."""
+        return f"{WORKER}-RecordsQuarantined-{self.environment}"
+
+
+@contextmanager
+def quiet_moto() -> Iterator[None]:
+    """Silence moto's per-request log (werkzeug INFO lines) while the block runs."""
+    werkzeug = logging.getLogger("werkzeug")
+    level = werkzeug.level
+    werkzeug.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        werkzeug.setLevel(level)
+
+
+@contextmanager
+def _settings(values: dict[str, str]) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in _ENV_KEYS}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _as_service(name: str, handler: Any) -> Any:
+    """``handler`` run as terraform would deploy it: with ``SERVICE_NAME`` set to ``name``."""
+
+    def run(event: dict[str, Any], context: Any) -> Any:
+        os.environ["SERVICE_NAME"] = name
+        return handler(event, context)
+
+    return run
+
+
+def run_scenario(
+    *,
+    seed: int = 11,
+    n_records: int = 800,
+    malformed_rate: float = 0.3,
+    page_size: int = 100,
+    environment: str = "dev",
+    failing_page: int = 3,
+    malformed_page: int = 5,
+    throttled_page: int = 7,
+) -> ScenarioResult:
+    """Create fresh resources on the moto server ``AWS_ENDPOINT_URL`` points at and run the incident.
+
+    Needs a running moto server (``emulator.moto_server.moto_server()``); starts and stops its own
+    source API. Takes a few seconds (the DLQ needs two visibility timeouts of 1 s).
+    """
+    import boto3
+
+    from emulator.source_api import Fault, generate_dataset, source_api
+    from observe import logging as olog
+    from observe import telemetry
+    from pipelines.ingest import scheduler, worker
+    from pipelines.ingest.local import LocalContext, create_resources, drain
+
+    if not os.environ.get("AWS_ENDPOINT_URL"):
+        raise RuntimeError(
+            "run_scenario: AWS_ENDPOINT_URL is not set; start emulator.moto_server.moto_server()"
+        )
+    ds = generate_dataset(seed=seed, n_records=n_records, page_size=page_size, malformed_rate=malformed_rate)
+    if len(ds.pages) < max(failing_page, malformed_page, throttled_page):
+        raise ValueError(f"run_scenario: {len(ds.pages)} pages; the fault pages need more records")
+    suffix = uuid.uuid4().hex[:8]
+    res = create_resources(
+        table=f"diag-state-{suffix}",
+        bucket=f"diag-backup-{suffix}",
+        queue=f"diag-tasks-{suffix}",
+        max_receive_count=2,
+        visibility_timeout=1,
+    )
+    run_id = f"run-{suffix}"
+    push_id = f"push-{suffix}"
+    junk_id = f"junk-{suffix}"
+    nric = "S1234567D"
+    stream = io.StringIO()
+    with source_api(ds.pages) as api:
+        api.script(
+            Fault("5xx", page=failing_page, times=1000, status=500),
+            Fault("malformed", page=malformed_page, times=2),  # both attempts of the first delivery
+            Fault("429", page=throttled_page, times=1, retry_after=1),
+        )
+        settings = {
+            "ENVIRONMENT": environment,
+            "LOG_LEVEL": "INFO",
+            "SOURCE_URL": api.url,
+            "TABLE_NAME": res.table,
+            "BACKUP_BUCKET": res.bucket,
+            "QUEUE_URL": res.queue_url,
+            "PAGES_PER_TASK": "1",
+            "TASK_CONCURRENCY": "4",
+            "FETCH_CONCURRENCY": "4",
+            "FETCH_RETRIES": "1",
+            "HTTP_TIMEOUT": "2",
+        }
+        with _settings(settings), quiet_moto():
+            worker.reset_runtime()
+            telemetry.reset_cold_start()
+            olog.configure(level="INFO", stream=stream)
+            try:
+                sqs = boto3.client("sqs")
+                pushed = {
+                    "source": "partner-push",
+                    "records": [
+                        {"id": "push-1", "version": 1, "name": "ok", "amount": 10.0, "currency": "SGD"},
+                        {"id": "push-2", "version": 1, "name": "bad", "amount": "12,50", "currency": "SGD",
+                         "nric": nric},
+                    ],
+                }  # fmt: skip
+                for cid, body in ((push_id, json.dumps(pushed)), (junk_id, "not json {")):
+                    sqs.send_message(
+                        QueueUrl=res.queue_url,
+                        MessageBody=body,
+                        MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": cid}},
+                    )
+                ctx = LocalContext(
+                    function_name=SCHEDULER,
+                    invoked_function_arn=f"arn:aws:lambda:ap-southeast-1:123456789012:function:{SCHEDULER}",
+                    log_group_name=f"/aws/lambda/{SCHEDULER}",
+                )
+                _as_service(SCHEDULER, scheduler.handler)(
+                    {"pages": len(ds.pages), "correlation_id": run_id}, ctx
+                )
+                drain(_as_service(WORKER, worker.handler), res.queue_url, res.queue_arn, timeout=120)
+            finally:
+                olog.reset()
+                telemetry.reset_cold_start()
+                worker.reset_runtime()
+    return ScenarioResult(
+        lines=[line for line in stream.getvalue().splitlines() if _from_lambda(line)],
+        bucket=res.bucket,
+        queue_url=res.queue_url,
+        dlq_url=res.dlq_url,
+        environment=environment,
+        run_id=run_id,
+        push_id=push_id,
+        junk_id=junk_id,
+        failing_page=failing_page,
+        malformed_page=malformed_page,
+        throttled_page=throttled_page,
+        n_malformed=len(ds.malformed),
+        secrets=[nric],
+    )
+
+
+def _from_lambda(line: str) -> bool:
+    """Whether a captured line is one the Lambda functions would have written (not moto's own
+    request log, which shares this process's logging)."""
+    return bool(line.strip()) and '"logger":"werkzeug"' not in line
+
+
+def write_outputs(result: ScenarioResult, out_dir: str | Path) -> dict[str, Path]:
+    """Save the run as ``demo/triage.py`` reads it: the lines, the quarantine mirror, the DLQ.
+
+    ``ingest.jsonl`` holds every line observe wrote; ``s3/quarantine/...`` every quarantine object
+    under its S3 key (newest version); ``dlq.jsonl`` the DLQ messages (peeked, not deleted).
+    """
+    import boto3
+
+    from diagnostics.sources import peek_queue
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    logs = out / "ingest.jsonl"
+    logs.write_text("\n".join(result.lines) + "\n", encoding="utf-8")
+    s3 = boto3.client("s3")
+    mirror = out / "s3"
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=result.bucket, Prefix="quarantine/"):
+        for obj in page.get("Contents", []):
+            target = mirror / obj["Key"]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(s3.get_object(Bucket=result.bucket, Key=obj["Key"])["Body"].read())
+    dlq = out / "dlq.jsonl"
+    messages = peek_queue(result.dlq_url)
+    dlq.write_text("".join(json.dumps(m, default=str) + "\n" for m in messages), encoding="utf-8")
+    return {"logs": logs, "quarantine": mirror, "dlq": dlq}
+
+
+def publish_to_cloudwatch(lines: list[str], *, default_function: str = WORKER) -> dict[str, int]:
+    """Put ``lines`` into the log groups ``/aws/lambda/<function_name>`` (created if absent).
+
+    Lines without a ``function_name`` (outside an invocation) go to ``default_function``'s group.
+    Returns the number of events per group.
+    """
+    import boto3
+
+    logs = boto3.client("logs")
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        doc = json.loads(line)
+        fn = doc.get("function_name") or default_function
+        if "_aws" in doc:
+            ts = int(doc["_aws"]["Timestamp"])
+        else:
+            from datetime import datetime
+
+            ts = int(datetime.fromisoformat(doc["timestamp"]).timestamp() * 1000)
+        groups.setdefault(f"/aws/lambda/{fn}", []).append({"timestamp": ts, "message": line})
+    existing = {
+        g["logGroupName"]
+        for p in logs.get_paginator("describe_log_groups").paginate()
+        for g in p["logGroups"]
+    }
+    for group, events in groups.items():
+        if group not in existing:
+            logs.create_log_group(logGroupName=group)
+        stream = f"2026/01/01/[$LATEST]{uuid.uuid4().hex}"
+        logs.create_log_stream(logGroupName=group, logStreamName=stream)
+        events.sort(key=lambda e: e["timestamp"])
+        for offset in range(0, len(events), 5000):
+            logs.put_log_events(
+                logGroupName=group, logStreamName=stream, logEvents=events[offset : offset + 5000]
+            )
+    return {g: len(e) for g, e in groups.items()}
+
+
+@contextmanager
+def incident(out_dir: str | Path | None = None, **kwargs: Any) -> Iterator[ScenarioResult]:
+    """Start a moto server, run the scenario, optionally :func:`write_outputs`; yield the result.
+
+    The moto server (with the bucket and the DLQ) lives until the block ends.
+    """
+    from emulator.moto_server import moto_server
+
+    with moto_server(), quiet_moto():
+        result = run_scenario(**kwargs)
+        if out_dir is not None:
+            write_outputs(result, out_dir)
+        yield result
