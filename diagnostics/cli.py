@@ -75,7 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t = sub.add_parser("trace", parents=[parent], help="every line of one correlation id, in time order")
     t.add_argument("correlation_id")
-    t.add_argument("--max-lines", type=int, default=300)
+    t.add_argument("--max-lines", type=int, default=300, help="lines to print at most (default 300)")
+    t.add_argument(
+        "--level",
+        choices=["debug", "info", "warning", "error"],
+        default="debug",
+        help="leave quieter lines out",
+    )
     sub.add_parser("failures", parents=[parent], help="failed invocations and records, grouped")
     sub.add_parser("throttles", parents=[parent], help="throttles met: source, retry-after, when")
     sub.add_parser(
@@ -203,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             _print_json({"correlation_id": tr.correlation_id, "lines": [shown(x) for x in tr.lines]})
         elif tr.found:
-            print(text.render_trace(tr, max_lines=args.max_lines))
+            print(text.render_trace(tr, max_lines=args.max_lines, min_level=args.level))
         else:
             print(
                 f"no line carries correlation id {args.correlation_id!r} ({diag.describe()})", file=sys.stderr

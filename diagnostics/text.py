@@ -18,11 +18,14 @@ from diagnostics.analysis import (
     QuarantineSummary,
     ThrottleEvent,
     Trace,
+    level_of,
     shown_field,
 )
 from diagnostics.model import iso
 from diagnostics.triage import AlarmTriage
 from observe.redact import redact_text
+
+LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 
 #: Fields every line has; a trace prints the others after the message.
 LINE_FIELDS = {
@@ -231,8 +234,11 @@ def render_throttles(events: Sequence[ThrottleEvent]) -> str:
     return section(f"Throttles ({len(events)})") + "\n" + render_throttle_rows(events)
 
 
-def render_trace(tr: Trace, *, max_lines: int = 300) -> str:
-    """The id's lines in time order, each with its extra fields; exceptions by type and message."""
+def render_trace(tr: Trace, *, max_lines: int = 300, min_level: str = "debug") -> str:
+    """The id's lines in time order, each with its extra fields; exceptions by type and message.
+
+    ``min_level`` (``info``, ``warning``, ``error``) leaves quieter lines out of the listing.
+    """
     out = [heading(f"Trace {tr.correlation_id}")]
     out.append(
         f"  {len(tr.lines)} line(s) across {', '.join(tr.services) or 'no service'}; "
@@ -256,8 +262,10 @@ def render_trace(tr: Trace, *, max_lines: int = 300) -> str:
                 ],
             )
         )
-    out.append(section("Lines"))
-    for x in tr.lines[:max_lines]:
+    floor = LEVELS.get(min_level.lower(), 10)
+    lines = [x for x in tr.lines if level_of(x) >= floor]
+    out.append(section("Lines" if floor <= 10 else f"Lines at {min_level} or above ({len(lines)})"))
+    for x in lines[:max_lines]:
         extra = {k: v for k, v in x.items() if k not in LINE_FIELDS}
         fields = " ".join(
             f"{k}={clip(json.dumps(shown_field(k, v), default=str), 80)}" for k, v in extra.items()
@@ -270,8 +278,8 @@ def render_trace(tr: Trace, *, max_lines: int = 300) -> str:
         exc = x.get("exception")
         if isinstance(exc, dict):
             out.append(f"      {exc.get('type')}: {redact_text(str(exc.get('message')))}")
-    if len(tr.lines) > max_lines:
-        out.append(f"  ... and {len(tr.lines) - max_lines} more line(s)")
+    if len(lines) > max_lines:
+        out.append(f"  ... and {len(lines) - max_lines} more line(s)")
     return "\n".join(out)
 
 

@@ -150,18 +150,23 @@ def run_scenario(
     if len(ds.pages) < max(failing_page, malformed_page, throttled_page):
         raise ValueError(f"run_scenario: {len(ds.pages)} pages; the fault pages need more records")
     suffix = uuid.uuid4().hex[:8]
-    res = create_resources(
-        table=f"diag-state-{suffix}",
-        bucket=f"diag-backup-{suffix}",
-        queue=f"diag-tasks-{suffix}",
-        max_receive_count=2,
-        visibility_timeout=1,
-    )
+    stream = io.StringIO()  # everything observe writes from here on (the harness's lines are dropped below)
+    olog.configure(level="INFO", stream=stream)
+    try:
+        res = create_resources(
+            table=f"diag-state-{suffix}",
+            bucket=f"diag-backup-{suffix}",
+            queue=f"diag-tasks-{suffix}",
+            max_receive_count=2,
+            visibility_timeout=1,
+        )
+    except BaseException:
+        olog.reset()
+        raise
     run_id = f"run-{suffix}"
     push_id = f"push-{suffix}"
     junk_id = f"junk-{suffix}"
     nric = "S1234567D"
-    stream = io.StringIO()
     with source_api(ds.pages) as api:
         api.script(
             Fault("5xx", page=failing_page, times=1000, status=500),
@@ -184,7 +189,6 @@ def run_scenario(
         with _settings(settings), quiet_moto():
             worker.reset_runtime()
             telemetry.reset_cold_start()
-            olog.configure(level="INFO", stream=stream)
             try:
                 sqs = boto3.client("sqs")
                 pushed = {
@@ -232,9 +236,10 @@ def run_scenario(
 
 
 def _from_lambda(line: str) -> bool:
-    """Whether a captured line is one the Lambda functions would have written (not moto's own
-    request log, which shares this process's logging)."""
-    return bool(line.strip()) and '"logger":"werkzeug"' not in line
+    """Whether a captured line is one a Lambda function wrote: an EMF document or a line written
+    inside an invocation (not the harness's own boto3 lines, nor moto's request log, which share
+    this process's logging)."""
+    return line.startswith('{"_aws"') or ('"aws_request_id":' in line and '"logger":"werkzeug"' not in line)
 
 
 def write_outputs(result: ScenarioResult, out_dir: str | Path) -> dict[str, Path]:
@@ -309,9 +314,14 @@ def incident(out_dir: str | Path | None = None, **kwargs: Any) -> Iterator[Scena
     The moto server (with the bucket and the DLQ) lives until the block ends.
     """
     from emulator.moto_server import moto_server
+    from observe import logging as olog
 
     with moto_server(), quiet_moto():
-        result = run_scenario(**kwargs)
-        if out_dir is not None:
-            write_outputs(result, out_dir)
-        yield result
+        try:
+            result = run_scenario(**kwargs)
+            olog.configure(level="WARNING")  # the harness's own boto3 chatter stays off the terminal
+            if out_dir is not None:
+                write_outputs(result, out_dir)
+            yield result
+        finally:
+            olog.reset()
