@@ -27,3 +27,8 @@ output "lambda_permissions_boundary_arn" {
   description = "GitHub variable LAMBDA_PERMISSIONS_BOUNDARY_ARN (root variable lambda_permissions_boundary_arn)."
   value       = module.bootstrap.lambda_permissions_boundary_arn
 }
+
+output "plan_role_arn" {
+  description = "GitHub variable AWS_PLAN_ROLE_ARN."
+  value       = module.bootstrap.plan_role_arn
+}

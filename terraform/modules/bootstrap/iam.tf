@@ -1,7 +1,9 @@
 # The two CI roles and the boundary every Lambda role must carry.
 #
 # publish: pushes the image and uploads the zip (the build job, on the publish branch only).
-# deploy:  runs terraform plan/apply for one environment (jobs in GitHub environments only).
+# plan:    read-only: terraform plan for one environment (jobs in GitHub environments <env>-plan,
+#          which need no approval), so it can write nothing but the state lock file.
+# deploy:  terraform apply (jobs in GitHub environments <env>, stg and prd behind required reviewers).
 # Every action is named (no wildcards); resources are limited to <project>-* names in this
 # account and region. Where an API has no resource-level permissions (Describe/List calls,
 # ecr:GetAuthorizationToken, kms:CreateKey) the resource is "*" and that is said inline.
@@ -317,4 +319,97 @@ resource "aws_iam_role_policy" "deploy" {
   name   = "deploy-${local.p}"
   role   = aws_iam_role.deploy.id
   policy = data.aws_iam_policy_document.deploy.json
+}
+
+# ---------------------------------------------------------------- plan role (read-only, no approval needed)
+
+data "aws_iam_policy_document" "plan" {
+  statement {
+    sid       = "StateRead"
+    actions   = ["s3:ListBucket", "s3:GetObject"]
+    resources = [aws_s3_bucket.this["state"].arn, "${aws_s3_bucket.this["state"].arn}/env/*"]
+  }
+  statement {
+    sid       = "StateLockOnly"
+    actions   = ["s3:PutObject", "s3:DeleteObject"]
+    resources = ["${aws_s3_bucket.this["state"].arn}/env/*.tflock"]
+  }
+  statement {
+    sid       = "ArtifactsRead"
+    actions   = ["s3:GetObject", "s3:GetObjectVersion"]
+    resources = ["${aws_s3_bucket.this["artifacts"].arn}/lambda/*"]
+  }
+  statement {
+    sid = "ReadProjectResources"
+    actions = [
+      "lambda:GetFunction", "lambda:GetFunctionConfiguration", "lambda:ListVersionsByFunction",
+      "lambda:GetFunctionCodeSigningConfig", "lambda:GetAlias", "lambda:GetPolicy", "lambda:GetFunctionConcurrency",
+      "lambda:GetFunctionEventInvokeConfig", "lambda:ListTags",
+      "iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
+      "logs:ListTagsForResource", "logs:ListTagsLogGroup",
+      "sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:ListQueueTags",
+      "dynamodb:DescribeTable", "dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTimeToLive", "dynamodb:ListTagsOfResource",
+      "s3:GetBucketLocation", "s3:GetBucketPolicy", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration",
+      "s3:GetBucketPublicAccessBlock", "s3:GetBucketOwnershipControls", "s3:GetLifecycleConfiguration",
+      "s3:GetBucketTagging", "s3:GetBucketAcl", "s3:GetBucketCORS", "s3:GetBucketWebsite", "s3:GetBucketLogging",
+      "s3:GetAccelerateConfiguration", "s3:GetBucketRequestPayment", "s3:GetReplicationConfiguration",
+      "s3:GetBucketObjectLockConfiguration",
+      "events:DescribeRule", "events:ListTargetsByRule", "events:ListTagsForResource",
+      "cloudwatch:DescribeAlarms", "cloudwatch:ListTagsForResource", "cloudwatch:GetDashboard",
+      "sns:GetTopicAttributes", "sns:GetSubscriptionAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource",
+      "config:DescribeConfigRules", "config:ListTagsForResource",
+    ]
+    resources = [
+      "${local.arn_prefix.lambda}:function:${local.p}-*",
+      "${local.arn_prefix.iam}:role/${local.p}-*",
+      "${local.arn_prefix.logs}:log-group:/aws/lambda/${local.p}-*",
+      "${local.arn_prefix.logs}:log-group:/aws/apigateway/${local.p}-*",
+      "${local.arn_prefix.sqs}:${local.p}-*",
+      "${local.arn_prefix.dynamodb}:table/${local.p}-*",
+      "arn:${local.partition}:s3:::${local.p}-*",
+      "${local.arn_prefix.events}:rule/${local.p}-*",
+      "${local.arn_prefix.alarm}:alarm:${local.p}-*",
+      "${local.arn_prefix.cloudwatch}:dashboard/${local.p}-*",
+      "${local.arn_prefix.sns}:${local.p}-*",
+      "${local.arn_prefix.config}:config-rule/*",
+    ]
+  }
+  statement {
+    sid       = "ReadWithoutResourceLevel"
+    actions   = ["logs:DescribeLogGroups", "logs:DescribeQueryDefinitions", "kms:ListAliases"]
+    resources = ["*"] # these calls have no resource-level permissions
+  }
+  statement {
+    sid       = "ReadEventSourceMappings"
+    actions   = ["lambda:GetEventSourceMapping"]
+    resources = ["${local.arn_prefix.lambda}:event-source-mapping:*"]
+  }
+  statement {
+    sid     = "ReadKeysImagesApisSites"
+    actions = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags", "ecr:DescribeImages", "apigateway:GET", "cloudfront:GetDistribution", "cloudfront:ListTagsForResource", "cloudfront:GetOriginAccessControl", "cloudfront:GetResponseHeadersPolicy", "cloudfront:GetCachePolicy", "cloudfront:ListCachePolicies"]
+    resources = [
+      "${local.arn_prefix.kms}:key/*",
+      aws_ecr_repository.lambda.arn,
+      "arn:${local.partition}:apigateway:${local.region}::/apis",
+      "arn:${local.partition}:apigateway:${local.region}::/apis/*",
+      "${local.arn_prefix.cloudfront}:distribution/*",
+      "${local.arn_prefix.cloudfront}:origin-access-control/*",
+      "${local.arn_prefix.cloudfront}:response-headers-policy/*",
+      "${local.arn_prefix.cloudfront}:cache-policy/*",
+    ]
+  }
+}
+
+resource "aws_iam_role" "plan" {
+  name                 = "${local.p}-github-plan"
+  description          = "GitHub Actions plan jobs of ${var.github_repository} (environments <env>-plan): read-only."
+  assume_role_policy   = data.aws_iam_policy_document.trust["plan"].json
+  max_session_duration = 3600
+  tags                 = var.tags
+}
+
+resource "aws_iam_role_policy" "plan" {
+  name   = "plan-${local.p}"
+  role   = aws_iam_role.plan.id
+  policy = data.aws_iam_policy_document.plan.json
 }

@@ -211,6 +211,7 @@ resource "aws_iam_openid_connect_provider" "github" {
 data "aws_iam_policy_document" "trust" {
   for_each = {
     publish = ["repo:${var.github_repository}:ref:refs/heads/${var.publish_branch}"]
+    plan    = [for e in var.deploy_environments : "repo:${var.github_repository}:environment:${e}-plan"]
     deploy  = [for e in var.deploy_environments : "repo:${var.github_repository}:environment:${e}"]
   }
 
@@ -225,7 +226,7 @@ data "aws_iam_policy_document" "trust" {
       variable = "token.actions.githubusercontent.com:aud"
       values   = ["sts.amazonaws.com"]
     }
-    # Exactly these subjects: this repository, and the named branch (publish) or environments (deploy).
+    # Exactly these subjects: this repository, and the named branch (publish) or environments (plan, deploy).
     condition {
       test     = "StringEquals"
       variable = "token.actions.githubusercontent.com:sub"

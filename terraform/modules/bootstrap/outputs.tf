@@ -18,6 +18,11 @@ output "publish_role_arn" {
   value       = aws_iam_role.publish.arn
 }
 
+output "plan_role_arn" {
+  description = "Read-only role the plan jobs assume (GitHub variable AWS_PLAN_ROLE_ARN)."
+  value       = aws_iam_role.plan.arn
+}
+
 output "deploy_role_arn" {
   description = "Role the plan/apply jobs assume (GitHub variable AWS_DEPLOY_ROLE_ARN)."
   value       = aws_iam_role.deploy.arn

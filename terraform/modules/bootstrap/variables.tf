@@ -20,7 +20,7 @@ variable "github_repository" {
 
 variable "deploy_environments" {
   type        = list(string)
-  description = "GitHub environments whose jobs may assume the deploy role (each with its own protection rules)."
+  description = "Environments deployed from GitHub: jobs in GitHub environment <env> may assume the deploy role, jobs in <env>-plan the read-only plan role."
   default     = ["dev", "stg", "prd"]
 
   validation {
