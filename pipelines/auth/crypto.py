@@ -20,7 +20,7 @@ from typing import Any
 
 from joserfc import jwe, jws
 from joserfc.errors import JoseError
-from joserfc.jwk import ECKey, Key, KeySet
+from joserfc.jwk import ECKey, Key
 
 from pipelines.auth.errors import AuthFailure, Reason
 
@@ -292,18 +292,6 @@ def check_id_token_claims(
             raise AuthFailure(Reason.ID_TOKEN_AT_HASH, "at_hash does not match the access token")
     if not isinstance(claims.get("sub"), str) or not claims["sub"]:
         raise AuthFailure(Reason.ID_TOKEN_CLAIMS_INVALID, "sub missing")
-
-
-def key_lookup_from_set(keyset: KeySet) -> KeyLookup:
-    """A lookup over a fixed key set (tests, and the provider cache's inner step)."""
-
-    def lookup(kid: str) -> Key | None:
-        for key in keyset.keys:
-            if key.kid == kid:
-                return key
-        return None
-
-    return lookup
 
 
 def _bools(*values: Any) -> bool:

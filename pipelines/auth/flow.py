@@ -10,7 +10,6 @@ checks minus PAR and DPoP, and ``iss`` on the redirect checked when present.
 from __future__ import annotations
 
 import hmac
-import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -299,8 +298,3 @@ def fetch_userinfo(
     if claims.get("sub") != expected_sub:
         raise AuthFailure(Reason.USERINFO_INVALID, "userinfo sub differs from the ID token's")
     return claims
-
-
-def describe(result: LoginResult) -> str:
-    """A one-line, PII-free summary (for the demo)."""
-    return json.dumps({"session": result.session, "timings_ms": result.timings_ms}, default=str)

@@ -85,6 +85,12 @@ def _attacker_signed(**header: Any) -> Callable[[IdTokenParts], None]:
     return forge
 
 
+def crit_header(p: IdTokenParts) -> None:
+    """A critical extension we do not understand (joserfc will not even sign it: built by hand)."""
+    header = {"alg": "ES256", "typ": "JWT", "kid": p.signing_key.kid, "crit": ["exp"], "exp": 0}
+    p.override = p.encrypt(_compact(header, p.claims, b"\x00" * 64))
+
+
 def unknown_kid(p: IdTokenParts) -> None:
     other = ECKey.generate_key("P-256", parameters={"kid": "provider-key-never-published"})
     head = {"alg": "ES256", "typ": "JWT", "kid": other.kid}
@@ -262,6 +268,7 @@ ATTACKS = [
     Attack("jku header", "jws_embedded_key", hook=_attacker_signed(jku="https://attacker.example/jwks")),
     Attack("x5u header", "jws_embedded_key", hook=_attacker_signed(x5u="https://attacker.example/cert.pem")),
     Attack("signed by another key under the provider's kid", "jws_bad_signature", hook=_attacker_signed()),
+    Attack("crit header", "jws_crit_unsupported", hook=crit_header),
     Attack("unknown kid (after one re-fetch)", "jws_kid_unknown", hook=unknown_kid, prepare=warm_up),
     Attack("JWE alg ECDH-ES (direct)", "jwe_alg_not_allowed", hook=_jwe("ECDH-ES", "A256GCM")),
     Attack("JWE alg ECDH-ES+A128KW", "jwe_alg_not_allowed", hook=_jwe("ECDH-ES+A128KW", "A256GCM")),
@@ -276,6 +283,7 @@ ATTACKS = [
     Attack("state mismatch", "state_mismatch", tamper=_params(state="forged-state")),
     Attack("redirect with a foreign iss", "iss_mismatch", tamper=_params(iss="https://idp.attacker.example")),
     Attack("FAPI redirect without iss", "iss_missing", tamper=_params(iss=None)),
+    Attack("redirect without a code", "code_missing", tamper=_params(code=None)),
     Attack("replayed state", "state_replayed", prepare=warm_up, tamper=replay_everything, env=REPLAY),
     Attack("replayed code", "code_replayed", prepare=warm_up, tamper=replay_code, env=REPLAY),
     Attack(
