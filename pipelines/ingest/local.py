@@ -145,12 +145,14 @@ def drain(
     batch_size: int = 10,
     timeout: float = 300.0,
     poll_wait: float = 0.2,
+    before_invoke: Callable[[int], None] | None = None,
 ) -> DrainStats:
     """Invoke ``handler`` on batches from the queue until it is empty (or ``timeout`` passes).
 
     An invocation that raises anything (even ``SystemExit``: a worker that died) returns no
     response, so none of its messages are deleted; SQS redelivers them after the visibility
-    timeout, as it would after a crashed Lambda.
+    timeout, as it would after a crashed Lambda. ``before_invoke(n)`` runs before the n-th
+    invocation (1-based): tests use it to inject faults at chosen points.
     """
     import boto3
 
@@ -173,6 +175,8 @@ def drain(
             continue
         event = {"Records": [lambda_sqs_record(m, queue_arn) for m in messages]}
         stats.invocations += 1
+        if before_invoke is not None:
+            before_invoke(stats.invocations)
         try:
             response = handler(event, LocalContext())
         except BaseException as exc:

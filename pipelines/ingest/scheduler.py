@@ -12,6 +12,9 @@ Triggers and the tasks they plan:
 - S3 notification (``Records[].s3``): one ``s3-object`` task per object.
 - Direct invoke (operators, tests): ``{"pages": N, "partitions": [...], "start_page": 1}``.
 
+An explicit ``pages`` count plans exactly those pages; without it the last task of the
+``MAX_PAGES`` budget follows ``next_page`` to the end (``follow`` overrides either way).
+
 Each task is one message ``{"task": {...}}`` whose attributes carry the correlation id, the W3C
 trace context and the task id. A send the queue refuses is retried once, then the invocation
 fails so the trigger retries: tasks are idempotent, a duplicate costs a no-op, a gap loses data.
@@ -169,6 +172,11 @@ def plan(event: Mapping[str, Any], cfg: config.IngestConfig) -> list[dict[str, A
         raise ValueError("scheduler event: partitions must be a list of strings")
     start = _positive(detail.get("start_page"), "start_page", 1)
     pages = _positive(detail.get("pages"), "pages", cfg.max_pages)
+    # The MAX_PAGES budget is a guess at the source's size, so its last task reads on to the
+    # end; an explicit "pages" means exactly those pages (unless "follow" says otherwise).
+    follow = detail.get("follow", "pages" not in detail)
+    if not isinstance(follow, bool):
+        raise ValueError(f"scheduler event: follow must be true or false, got {follow!r}")
     tasks: list[dict[str, Any]] = []
     for partition in partitions:
         tasks += page_tasks(
@@ -179,6 +187,7 @@ def plan(event: Mapping[str, Any], cfg: config.IngestConfig) -> list[dict[str, A
             per_task=cfg.pages_per_task,
             window=dict(window),
             trigger=trigger,
+            follow=follow,
         )
     return tasks
 

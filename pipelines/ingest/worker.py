@@ -25,6 +25,7 @@ bad fields) is quarantined under ``quarantine/messages/`` with the reason and ac
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import re
 from collections.abc import Mapping
@@ -55,6 +56,11 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
 def safe(part: Any) -> str:
     """``part`` made safe for an S3 key segment (``_`` for None)."""
     return _UNSAFE.sub("_", str(part))[:200] if part not in (None, "") else "_"
+
+
+def push_digest(body: bytes) -> str:
+    """The S3 key part of a pushed batch: a digest of the message body."""
+    return hashlib.sha256(body).hexdigest()[:32]
 
 
 @dataclass
@@ -165,8 +171,9 @@ async def process_message(record: Mapping[str, Any], rt: Runtime, ctx: FetchCont
         return
     if isinstance(body, dict) and isinstance(body.get("records"), list):
         source = body.get("source") or rt.cfg.source_name
-        prefix = f"{safe(source)}/push/{safe(message_id)}"
         raw = (record.get("body") or "").encode()
+        # Keyed by content: a duplicate delivery of the same push adds versions, not keys.
+        prefix = f"{safe(source)}/push/{push_digest(raw)}"
         await asyncio.to_thread(rt.store.put_bytes, f"raw/{prefix}.json", raw, "application/json", kind="raw")
         await finish(
             body["records"], rt, ctx, prefix=prefix, context={"message_id": message_id, "source": source}

@@ -140,7 +140,7 @@ def test_pushed_records_are_upserted_and_an_older_push_is_a_counted_no_op(
     assert int(item["version"]) == 5 and float(item["amount"]) == 1.0
     assert sum(observe_capture.metric_values("RecordsStale")) == 1
     assert sum(observe_capture.metric_values("DuplicatesDropped")) == 1
-    assert len(objects(ingest_aws, "raw/source/push/")) == 2
+    assert len(objects(ingest_aws, "raw/source/push/")) == 2  # two different bodies
 
 
 def test_a_429_fails_the_current_and_remaining_messages_with_one_warning(

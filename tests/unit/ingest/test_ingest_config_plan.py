@@ -79,6 +79,7 @@ def test_cron_tick_plans_the_page_budget_for_its_window() -> None:
     }
     tasks = plan(event, _cfg(MAX_PAGES="10", PAGES_PER_TASK="4", WINDOW_MINUTES="15", SOURCE_NAME="crm"))
     assert [(t["start_page"], t["end_page"]) for t in tasks] == [(1, 4), (5, 8), (9, 10)]
+    assert [t["follow"] for t in tasks] == [False, False, True], "the budget's last task reads on"
     assert tasks[0]["window"] == {"start": "2026-11-26T02:45:00Z", "end": "2026-11-26T03:00:00Z"}
     assert {t["trigger"] for t in tasks} == {"schedule"} and {t["source"] for t in tasks} == {"crm"}
 
@@ -92,6 +93,8 @@ def test_upstream_event_overrides_partitions_and_pages() -> None:
     }
     tasks = plan(event, _cfg(PAGES_PER_TASK="5"))
     assert [(t["partition"], t["start_page"], t["end_page"]) for t in tasks] == [("sg", 1, 2), ("my", 1, 2)]
+    assert not any(t["follow"] for t in tasks), "an explicit page count is exact"
+    assert plan({"pages": 2, "follow": True}, _cfg())[-1]["follow"] is True
     assert all(t["window"] == {"start": "a", "end": "b"} and t["trigger"] == "event" for t in tasks)
 
 
@@ -123,7 +126,13 @@ def test_s3_notifications_become_object_tasks_with_decoded_keys() -> None:
 
 @pytest.mark.parametrize(
     "event",
-    [{"pages": 0}, {"pages": "3"}, {"partitions": "sg"}, {"Records": [{"eventSource": "aws:sqs"}]}],
+    [
+        {"pages": 0},
+        {"pages": "3"},
+        {"partitions": "sg"},
+        {"follow": "yes"},
+        {"Records": [{"eventSource": "aws:sqs"}]},
+    ],
 )
 def test_bad_scheduler_events_fail_naming_the_field(event: dict) -> None:
     with pytest.raises(ValueError, match="scheduler event"):
