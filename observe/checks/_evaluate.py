@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import decimal
+import re
 import traceback
 from collections import Counter
 from collections.abc import Callable
@@ -202,12 +203,28 @@ def _c_not_in_set(s: pd.Series, kw: dict[str, Any], safe: bool) -> Any:
     return ~s.isin(value_set)
 
 
+def _str_contains(s: pd.Series, regex: str) -> Any:
+    """``s.astype(str).str.contains(regex)`` as GE calls it, with a tighter loop where that is exact.
+
+    For Python-backed strings pandas runs ``re.compile(regex).search(v) is not None`` per value
+    inside a generic mapping helper; doing that search directly over the values gives the same
+    booleans in about half the time. Other storages (pyarrow's own regex engine) keep pandas' path.
+    """
+    as_str = s.astype(str)
+    dtype = as_str.dtype
+    if isinstance(dtype, pd.StringDtype) and dtype.storage == "python":
+        search = re.compile(regex).search
+        values = as_str.to_numpy(dtype=object)
+        return np.fromiter((search(v) is not None for v in values), dtype=bool, count=len(values))
+    return as_str.str.contains(regex)
+
+
 def _c_match_regex(s: pd.Series, kw: dict[str, Any], safe: bool) -> Any:
-    return s.astype(str).str.contains(kw["regex"])
+    return _str_contains(s, kw["regex"])
 
 
 def _c_not_match_regex(s: pd.Series, kw: dict[str, Any], safe: bool) -> Any:
-    return ~s.astype(str).str.contains(kw["regex"])
+    return ~_str_contains(s, kw["regex"])
 
 
 def _c_match_regex_list(s: pd.Series, kw: dict[str, Any], safe: bool) -> Any:
