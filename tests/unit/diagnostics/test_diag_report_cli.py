@@ -1,0 +1,181 @@
+"""The HTML report (parsed, never rendered here) and the observe-diag CLI (in-process)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from diagnostics.alarms import load_alarms
+from diagnostics.cli import main
+from diagnostics.core import Diagnostics, Evidence
+from diagnostics.report import build_report
+from tests.unit.diagnostics.diag_builders import (
+    ALARMS_DIR,
+    dlq_messages,
+    observed_incident,
+    quarantine_docs,
+    write_evidence,
+)
+
+
+class Page(HTMLParser):
+    """What a self-contained report must satisfy, collected while parsing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+        self.images: list[str] = []
+        self.tags: set[str] = set()
+        self.refs: list[str] = []  # every src / href
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.add(tag)
+        a = dict(attrs)
+        if a.get("id"):
+            self.ids.add(str(a["id"]))
+        for name in ("src", "href"):
+            if a.get(name):
+                self.refs.append(str(a[name]))
+        if tag == "a" and a.get("href"):
+            self.links.append(str(a["href"]))
+        if tag == "img":
+            self.images.append(str(a.get("src")))
+
+
+@pytest.fixture
+def evidence(observe_capture: Any, lambda_context: Any) -> tuple[list[dict], list[dict], str]:
+    return observed_incident(observe_capture, lambda_context)
+
+
+def test_the_report_is_one_self_contained_file_with_working_links(evidence: Any) -> None:
+    lines, emf, rid = evidence
+    diag = Diagnostics(
+        Evidence(
+            logs=lines,
+            emf=emf,
+            quarantine=quarantine_docs(datetime.now(UTC)),
+            dlq=dlq_messages(),
+            alarms=load_alarms(ALARMS_DIR),
+            sources={"logs": "test"},
+        )
+    )
+    html = build_report(diag, title="Incident 42")
+    page = Page()
+    page.feed(html)
+    assert html.startswith("<!doctype html>") and "<title>Incident 42</title>" in html
+    assert not page.tags & {"script", "link", "iframe", "object", "embed"}
+    assert all(r.startswith(("#", "data:image/png;base64,")) for r in page.refs), "no external reference"
+    assert len(page.images) >= 5  # alarm, activity, funnel, durations, quarantine reasons
+    for src in page.images:
+        assert base64.b64decode(src.split(",", 1)[1]).startswith(b"\x89PNG\r\n\x1a\n")
+    internal = [h[1:] for h in page.links if h.startswith("#")]
+    assert internal and all(target in page.ids for target in internal), "every link has its section"
+    assert "trace-run-7" in page.ids and "#trace-run-7" in page.links
+    assert "alarm-ingest-worker-RecordsQuarantined-dev" in page.ids
+    assert rid in html and "quarantine/source/_/page-000001.json" in html
+    assert "ConnectionError" in html and "page-000003: source answered HTTP 500" in html
+    assert "S1234567D" not in html and "[REDACTED]" in html
+
+
+@pytest.fixture
+def files(evidence: Any, tmp_path: Path) -> dict[str, Path]:
+    lines, emf, _ = evidence
+    return write_evidence(tmp_path, lines, emf)
+
+
+def _run(capsys: Any, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _sources(f: dict[str, Path]) -> list[str]:
+    return [
+        "--logs", str(f["logs"]), "--quarantine-dir", str(f["quarantine"]), "--dlq-file", str(f["dlq"]),
+        "--alarms-dir", str(ALARMS_DIR),
+    ]  # fmt: skip
+
+
+def test_alarm_prints_the_way_from_the_alarm_to_the_records(files: dict[str, Path], capsys: Any) -> None:
+    code, out, err = _run(capsys, "alarm", "ingest-worker-RecordsQuarantined-dev", *_sources(files))
+    assert code == 0, err
+    for expected in (
+        "Breaching datapoints (1)",
+        "quarantine/source/_/page-000001.json",
+        "quarantine/source/_/page-000003.malformed.json",
+        "run-7",
+        "m-3",
+        "failed in these invocations",
+        "ConnectionError: page-000003: source answered HTTP 500",
+        "expect_x:amount (2)",
+    ):
+        assert expected in out, expected
+    assert "quarantine/other/_/page-000001.json" not in out and "S1234567D" not in out
+
+    code, out, _ = _run(capsys, "alarm", "ingest-worker-RecordsQuarantined-dev", "--json", *_sources(files))
+    doc = json.loads(out)
+    assert code == 0 and doc["state"] == "ALARM" and doc["correlation_ids"] == ["run-7"]
+    assert doc["record_keys"][:2] == [
+        "quarantine/source/_/page-000001.json",
+        "quarantine/source/_/page-000002.json",
+    ]
+    assert doc["dlq"][0]["message_id"] == "m-3" and doc["reasons"]["expect_x:amount"] == 2
+
+
+def test_exit_codes_say_found_not_found_or_bad_input(
+    files: dict[str, Path], capsys: Any, tmp_path: Path
+) -> None:
+    code, out, _ = _run(capsys, "alarm", "ingest-worker-Throttles-dev", *_sources(files))
+    assert code == 1 and "Nothing breached in this window" in out
+    code, _, err = _run(capsys, "alarm", "ingest-worker-RecordQuarantined-dev", *_sources(files))
+    assert code == 2 and "did you mean ingest-worker-RecordsQuarantined-dev" in err
+    code, _, err = _run(capsys, "failures", "--logs", str(tmp_path / "nope.jsonl"))
+    assert code == 2 and f"--logs {tmp_path / 'nope.jsonl'}: no such file or directory" in err
+    code, _, err = _run(capsys, "failures")
+    assert code == 2 and "give --logs PATH or --log-group NAME" in err
+    code, _, err = _run(capsys, "quarantine", "--logs", str(files["logs"]))
+    assert code == 2 and "give --bucket NAME or --quarantine-dir PATH" in err
+    code, _, err = _run(capsys, "failures", "--logs", str(files["logs"]), "--since", "soonish")
+    assert code == 2 and "--since/--start/--end: 'soonish' is not a duration" in err
+    code, _, err = _run(capsys, "alarm", "x-dev", "--logs", str(files["logs"]), "--alarms-dir", str(tmp_path))
+    assert code == 2 and "no *.alarms.json files" in err
+    code, _, err = _run(capsys, "trace", "nobody", "--logs", str(files["logs"]))
+    assert code == 1 and "no line carries correlation id 'nobody'" in err
+    with pytest.raises(SystemExit) as exc:
+        main(["explode"])
+    assert exc.value.code == 2
+
+
+def test_the_other_commands(files: dict[str, Path], capsys: Any) -> None:
+    code, out, _ = _run(capsys, "trace", "run-7", "--level", "error", *_sources(files))
+    assert code == 0 and "Lines at error or above (1)" in out and 'message_id="m-3"' in out
+    code, out, _ = _run(capsys, "alarm", *_sources(files))
+    assert code == 0 and out.index("ingest-worker-RecordsQuarantined-dev") < out.index(
+        "ingest-worker-Duration-dev"
+    )
+    code, out, _ = _run(capsys, "failures", *_sources(files))
+    assert code == 0 and "Failures: 1 in 1 group(s)" in out and "ConnectionError" in out
+    code, out, _ = _run(capsys, "throttles", *_sources(files))
+    assert code == 0 and "Throttles (0)" in out
+    code, out, _ = _run(capsys, "quarantine", "--quarantine-dir", str(files["quarantine"]))
+    assert code == 0 and "Quarantine: 6 record(s) in 5 document(s)" in out and "S1234567D" not in out
+    code, out, _ = _run(capsys, "dlq", "--dlq-file", str(files["dlq"]), "--logs", str(files["logs"]))
+    assert code == 0 and "DLQ: 2 message(s)" in out and "ConnectionError: page-000003" in out
+    code, out, _ = _run(capsys, "anomalies", "--logs", str(files["logs"]))
+    assert code == 0 and "Input anomalies: 0" in out
+    code, out, _ = _run(capsys, "failures", "--json", *_sources(files))
+    assert json.loads(out)[0]["error_type"] == "ConnectionError"
+
+
+def test_report_command_writes_the_file(files: dict[str, Path], capsys: Any, tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "report.html"
+    code, out, _ = _run(capsys, "report", "--out", str(target), *_sources(files))
+    assert code == 0 and f"report written to {target}" in out
+    assert target.read_text().count("data:image/png;base64,") >= 5

@@ -1,0 +1,142 @@
+"""Windows, line parsing and the local sources (files, quarantine mirror, DLQ dump)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from diagnostics.model import DLQMessage, QuarantineDoc, SourceError, Window, doc_time, parse_duration
+from diagnostics.sources import DirQuarantineSource, FileDLQSource, FileLogSource, parse_line
+from tests.unit.diagnostics.diag_builders import at, emf, line
+
+
+def test_durations_and_windows() -> None:
+    assert parse_duration("90s") == timedelta(seconds=90)
+    assert parse_duration("1.5h") == timedelta(minutes=90)
+    assert parse_duration(" 2D ") == timedelta(days=2)
+    with pytest.raises(ValueError, match="'soon' is not a duration"):
+        parse_duration("soon")
+    end = datetime(2026, 11, 26, 5, tzinfo=UTC)
+    w = Window.build(since="1h", end="2026-11-26T05:00:00Z")
+    assert (w.start, w.end) == (end - timedelta(hours=1), end)
+    assert w.contains(end - timedelta(minutes=1)) and not w.contains(end) and w.contains(None)
+    assert Window.build(start="2026-11-26T04:00:00+08:00").start == datetime(2026, 11, 25, 20, tzinfo=UTC)
+    with pytest.raises(ValueError, match="either a relative window"):
+        Window.build(since="1h", start="2026-11-26T04:00:00Z")
+    with pytest.raises(ValueError, match="is not before its end"):
+        Window.build(start="2026-11-26T05:00:00Z", end="2026-11-26T04:00:00Z")
+    with pytest.raises(ValueError, match="not an ISO-8601 time"):
+        Window.build(start="yesterday")
+
+
+def test_parse_line_takes_the_json_object_and_skips_runtime_lines() -> None:
+    assert parse_line('{"a": 1}\n') == {"a": 1}
+    prefixed = '2026-11-26T04:00:00.000Z\t8f0e\tINFO\t{"message": "x", "level": "info"}'
+    assert parse_line(prefixed) == {"message": "x", "level": "info"}
+    for text in (
+        "START RequestId: 8f0e Version: $LATEST",
+        "REPORT RequestId: 8f0e Duration: 3 ms",
+        "",
+        "[1, 2]",
+    ):
+        assert parse_line(text) is None
+    assert parse_line("{not json") is None
+
+
+def test_doc_time_reads_log_and_emf_times() -> None:
+    assert doc_time(line(5, "x")) == at(5)
+    assert doc_time(emf(7, Duration=1.0)[0]) == at(7)
+    assert doc_time({"message": "no time"}) is None
+
+
+def test_file_source_reads_files_and_directories_within_the_window(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "one.jsonl").write_text(
+        json.dumps(line(1, "first")) + "\nSTART RequestId: x\n" + json.dumps(line(400, "late")) + "\n"
+    )
+    (tmp_path / "two.log").write_text(json.dumps(emf(2, Duration=3.0)[0]) + "\n\n")
+    (tmp_path / "notes.md").write_text('{"message": "not a log file"}\n')
+    src = FileLogSource(tmp_path)
+    docs = list(src.read(Window(at(0), at(300))))
+    assert [d.get("message", "emf") for d in docs] == ["first", "emf"]
+    assert src.skipped == 1  # the START line; blank lines are not counted
+
+
+def test_file_source_errors_name_the_path(tmp_path: Path) -> None:
+    with pytest.raises(SourceError, match=r"--logs .*missing\.jsonl: no such file or directory"):
+        list(FileLogSource(tmp_path / "missing.jsonl").read(Window()))
+    with pytest.raises(SourceError, match="holds no log files"):
+        list(FileLogSource(tmp_path).read(Window()))
+
+
+def _write(root: Path, key: str, doc: dict) -> None:
+    path = root / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc))
+
+
+def test_quarantine_mirror_is_read_from_its_root_or_the_quarantine_folder(tmp_path: Path) -> None:
+    _write(tmp_path, "quarantine/source/_/page-000001.json", {"correlation_id": "c1", "records": []})
+    _write(tmp_path, "quarantine/messages/m-1.json", {"correlation_id": "c2", "reasons": ["r"], "body": "x"})
+    keys = sorted(d.key for d in DirQuarantineSource(tmp_path).read())
+    assert keys == ["quarantine/messages/m-1.json", "quarantine/source/_/page-000001.json"]
+    assert sorted(d.key for d in DirQuarantineSource(tmp_path / "quarantine").read()) == keys
+    (tmp_path / "quarantine" / "bad.json").write_text("[1")
+    with pytest.raises(SourceError, match=r"bad\.json: not a JSON quarantine document"):
+        DirQuarantineSource(tmp_path).read()
+    with pytest.raises(SourceError, match="no such directory"):
+        DirQuarantineSource(tmp_path / "nope").read()
+
+
+def test_quarantine_document_kinds_and_records() -> None:
+    batch = QuarantineDoc(
+        "quarantine/source/_/page-000002.json",
+        {
+            "quarantined_at": "2026-11-26T04:00:01.000Z",
+            "correlation_id": "run-1",
+            "task": {"source": "src"},
+            "records": [{"record": {"id": "a"}, "reasons": ["id: bad"]}],
+        },
+    )
+    assert (batch.kind, batch.count, batch.correlation_id, batch.source) == ("records", 1, "run-1", "src")
+    assert batch.quarantined_at == at(1)
+    page = QuarantineDoc(
+        "quarantine/source/_/page-000003.malformed.json", {"reasons": ["bad body"], "body": "{x"}
+    )
+    assert page.kind == "malformed-page" and page.records == [{"record": "{x", "reasons": ["bad body"]}]
+    msg = QuarantineDoc(
+        "quarantine/messages/m.json", {"reasons": ["not JSON"], "body": "x"}, metadata={"correlation_id": "m"}
+    )
+    assert msg.kind == "message" and msg.correlation_id == "m"
+    assert QuarantineDoc("quarantine/a.unstorable.json", {"records": []}).kind == "unstorable"
+
+
+def test_dlq_messages_describe_themselves_without_their_data(tmp_path: Path) -> None:
+    task = {"task": {"source": "src", "partition": "p1", "start_page": 3, "end_page": 4}}
+    raw = [
+        {
+            "MessageId": "m1",
+            "Body": json.dumps(task),
+            "Attributes": {
+                "ApproximateReceiveCount": "3",
+                "SentTimestamp": str(int(at(0).timestamp() * 1000)),
+            },
+            "MessageAttributes": {"correlation_id": {"StringValue": "run-1", "DataType": "String"}},
+        },
+        {"MessageId": "m2", "Body": json.dumps({"records": [{"nric": "S1234567D"}], "source": "push"})},
+        {"MessageId": "m3", "Body": "not json"},
+    ]
+    path = tmp_path / "dlq.jsonl"
+    path.write_text("".join(json.dumps(m) + "\n" for m in raw))
+    msgs = FileDLQSource(path).read()
+    assert [m.kind for m in msgs] == ["task", "records", "unparseable"]
+    assert msgs[0].describe() == "task src partition p1 pages 3..4"
+    assert (msgs[0].correlation_id, msgs[0].receive_count, msgs[0].sent_at) == ("run-1", 3, at(0))
+    assert "S1234567D" not in msgs[1].describe() and msgs[1].describe() == "1 pushed record(s) from push"
+    path.write_text(json.dumps(raw[0]) + "\n{oops\n")
+    with pytest.raises(SourceError, match="line 2: not JSON"):
+        FileDLQSource(path).read()
+    assert DLQMessage.from_sqs({"MessageId": "x", "Body": "{}"}).kind == "other"

@@ -1,0 +1,88 @@
+"""from_alarm over what observe really writes: an @observed SQS handler, captured, then triaged."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from diagnostics.alarms import UnknownAlarmError, load_alarms
+from diagnostics.core import Diagnostics, Evidence
+from diagnostics.triage import from_alarm
+from tests.unit.diagnostics.diag_builders import ALARMS_DIR, dlq_messages, observed_incident, quarantine_docs
+
+
+@pytest.fixture
+def incident(observe_capture: Any, lambda_context: Any) -> tuple[list[dict], list[dict], str]:
+    return observed_incident(observe_capture, lambda_context)
+
+
+def test_from_alarm_walks_from_the_datapoint_to_the_records_and_the_cause(incident: Any) -> None:
+    lines, emf, rid = incident
+    now = datetime.now(UTC)
+    t = from_alarm(
+        alarm_name="ingest-worker-RecordsQuarantined-dev",
+        alarms=load_alarms(ALARMS_DIR),
+        logs=lines,
+        emf=emf,
+        quarantine=quarantine_docs(now),
+        dlq=dlq_messages(),
+    )
+    assert t.fired and [d.value for d in t.breaching] == [120]
+    assert [(b.request_id, b.value, b.outcome, b.function_name) for b in t.invocations] == [
+        (rid, 120, "ok", "test-function")
+    ]
+    assert t.correlation_ids == ["run-7"]  # the records' id, not the batch's own
+    assert t.record_keys == [
+        "quarantine/source/_/page-000001.json",
+        "quarantine/source/_/page-000002.json",
+        "quarantine/source/_/page-000003.malformed.json",  # same id, written during the invocation
+    ]
+    assert t.quarantine_summary.records == 4 and t.quarantine_summary.fields == {"amount": 2, "id": 1}
+    assert [(m.row.message_id, m.matched_by) for m in t.dlq] == [("m-3", "failed in these invocations")]
+    assert t.dlq[0].row.last_error == "ConnectionError: page-000003: source answered HTTP 500"
+    assert t.causes[0].startswith(
+        "4 record(s) quarantined in 3 document(s); top reasons: expect_x:amount (2)"
+    )
+    assert any("ConnectionError: page-000003: source answered HTTP 500" in c for c in t.causes)
+    assert any(c.startswith("in the DLQ: task source pages 3..end (message m-3") for c in t.causes)
+    assert "S1234567D" not in json.dumps(t.quarantine_summary.examples)
+
+
+def test_an_alarm_that_did_not_breach_has_nothing_to_blame(incident: Any) -> None:
+    lines, emf, _ = incident
+    t = from_alarm(
+        alarm_name="ingest-worker-Throttles-dev", alarms=load_alarms(ALARMS_DIR), logs=lines, emf=emf
+    )
+    assert t.evaluation.state == "OK" and not t.breaching and not t.invocations and not t.causes
+    with pytest.raises(UnknownAlarmError):
+        from_alarm(alarm_name="ingest-worker-Nope-dev", alarms=load_alarms(ALARMS_DIR), logs=lines, emf=emf)
+
+
+def test_the_session_object_answers_the_same_questions(incident: Any) -> None:
+    lines, emf, rid = incident
+    diag = Diagnostics(
+        Evidence(
+            logs=lines,
+            emf=emf,
+            quarantine=quarantine_docs(datetime.now(UTC)),
+            dlq=dlq_messages(),
+            alarms=load_alarms(ALARMS_DIR),
+        )
+    )
+    states = diag.alarm_states()
+    assert states[0].alarm.name == "ingest-worker-RecordsQuarantined-dev" and states[0].fired
+    assert all(not e.fired for e in states[1:])
+    assert diag.from_alarm("ingest-worker-RecordsQuarantined-dev").invocations[0].request_id == rid
+    trace = diag.trace("run-7")
+    assert [x["message"] for x in trace.lines] == [
+        "records quarantined",
+        "records quarantined",
+        "record failed; it goes back to the queue",
+    ]
+    assert [g.error_type for g in diag.failures()] == ["ConnectionError"]
+    assert diag.invocations()[rid].batch_item_failures == 1
+    assert diag.metrics_frame().query("metric == 'RecordsQuarantined'")["value"].sum() == 120
+    assert diag.dlq_summary().count == 2 and diag.quarantine_summary().documents == 5
