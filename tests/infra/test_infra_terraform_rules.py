@@ -1,0 +1,164 @@
+"""House rules over every .tf file, each shown to fail on a deliberately broken fixture."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.infra import rules
+
+ROOT = Path(__file__).resolve().parents[2]
+TERRAFORM = ROOT / "terraform"
+BROKEN = Path(__file__).parent / "fixtures" / "broken_tf"
+
+Rule = Callable[[dict[Path, dict[str, Any]]], list[str]]
+
+
+@pytest.fixture(scope="module")
+def terraform_files() -> dict[Path, dict[str, Any]]:
+    files = rules.load_dir(TERRAFORM)
+    assert len(files) > 30, "expected the modules, the live root and the bootstrap root"
+    return files
+
+
+@pytest.fixture(scope="module")
+def broken_files() -> dict[Path, dict[str, Any]]:
+    return rules.load_dir(BROKEN)
+
+
+# (rule, a fragment every violation on the broken fixture must contain, how many it must find)
+CASES: list[tuple[Rule, str, int]] = [
+    (rules.untyped_or_undescribed, "untyped", 2),
+    (rules.wildcard_actions, "wildcard action", 2),
+    (rules.log_groups_without_retention, "forever", 1),
+    (rules.insecure_buckets, "aws_s3_bucket open", 3),
+]
+
+
+@pytest.mark.parametrize("rule", [c[0] for c in CASES], ids=lambda r: r.__name__)
+def test_rule_holds_for_the_real_code(rule: Rule, terraform_files: dict[Path, dict[str, Any]]) -> None:
+    assert rule(terraform_files) == []
+
+
+@pytest.mark.parametrize(("rule", "fragment", "at_least"), CASES, ids=lambda c: getattr(c, "__name__", None))
+def test_rule_catches_the_broken_fixture(
+    rule: Rule, fragment: str, at_least: int, broken_files: dict[Path, dict[str, Any]]
+) -> None:
+    found = rule(broken_files)
+    assert len([v for v in found if fragment in v]) >= at_least, found
+
+
+def test_wildcard_deny_is_allowed_but_hand_written_json_is_not(broken_files: dict[Path, dict[str, Any]]) -> None:
+    found = rules.wildcard_actions(broken_files)
+    assert not any("'*'" in v for v in found), "a Deny with * is stronger, not a violation"
+    assert any("hand-written JSON" in v for v in found)
+    assert any("dynamodb:Get*" in v for v in found), "module policy_statements are checked too"
+
+
+def test_outputs_need_descriptions(broken_files: dict[Path, dict[str, Any]]) -> None:
+    assert any("output undescribed has no description" in v for v in rules.untyped_or_undescribed(broken_files))
+
+
+def test_every_real_bucket_was_checked(terraform_files: dict[Path, dict[str, Any]]) -> None:
+    """The bucket rule is only as good as what it sees: it must see all five buckets."""
+    buckets = [
+        (p.parent.name, name)
+        for p, parsed in terraform_files.items()
+        for kind, name, _ in rules.blocks(parsed, "resource")
+        if kind == "aws_s3_bucket"
+    ]
+    assert sorted(buckets) == [("bootstrap", "this"), ("ingestion_pipeline", "backup"), ("static_site", "site")]
+
+
+def test_live_root_has_exactly_three_workspaces_and_locking() -> None:
+    assert rules.workspace_problems(rules.load_dir(TERRAFORM / "live")) == []
+
+
+def test_workspace_rule_catches_an_extra_workspace_and_missing_lockfile(
+    broken_files: dict[Path, dict[str, Any]],
+) -> None:
+    found = rules.workspace_problems(broken_files)
+    assert any("qa" in v for v in found)
+    assert any("use_lockfile" in v for v in found)
+
+
+def test_settings_module_refuses_the_same_workspaces_the_map_has() -> None:
+    """The validation list in modules/settings and the root's map must name the same environments."""
+    variables = rules.load_tf(TERRAFORM / "modules" / "settings" / "variables.tf")
+    (workspace,) = [b for _, n, b in rules.blocks(variables, "variable") if n == "workspace"]
+    condition = workspace["validation"][0]["condition"]
+    for env in rules.ENVIRONMENTS:
+        assert f'\\"{env}\\"' in condition or f'"{env}"' in condition
+    live = rules.load_dir(TERRAFORM / "live")
+    ws = [e["workspaces"] for parsed in live.values() for e in parsed.get("locals", []) if "workspaces" in e]
+    assert sorted(ws[0]) == sorted(rules.ENVIRONMENTS)
+
+
+def test_module_layout() -> None:
+    assert rules.module_layout(TERRAFORM / "modules") == []
+
+
+def test_module_layout_rule_catches_a_bad_module() -> None:
+    found = rules.module_layout(Path(__file__).parent / "fixtures" / "broken_modules")
+    assert any("missing variables.tf" in v for v in found)
+    assert any("missing README.md" in v for v in found)
+    assert any("not >= 1.5" in v for v in found)
+    assert any("not ~> 5.x" in v for v in found)
+
+
+def test_lambda_functions_only_through_observed_lambda(terraform_files: dict[Path, dict[str, Any]]) -> None:
+    """Every function gets the managed log group (with retention) and the observe environment."""
+    places = {
+        p.parent.name
+        for p, parsed in terraform_files.items()
+        for kind, _, _ in rules.blocks(parsed, "resource")
+        if kind == "aws_lambda_function"
+    }
+    assert places == {"observed_lambda"}
+
+
+def test_worker_reports_partial_batch_failures(terraform_files: dict[Path, dict[str, Any]]) -> None:
+    mappings = [
+        body
+        for parsed in terraform_files.values()
+        for kind, _, body in rules.blocks(parsed, "resource")
+        if kind == "aws_lambda_event_source_mapping"
+    ]
+    assert mappings and all(m["function_response_types"] == ["ReportBatchItemFailures"] for m in mappings)
+    assert all(m.get("scaling_config") for m in mappings), "maximum concurrency is set"
+
+
+def test_queues_are_encrypted_and_redriven(terraform_files: dict[Path, dict[str, Any]]) -> None:
+    queues = {
+        name: body
+        for parsed in terraform_files.values()
+        for kind, name, body in rules.blocks(parsed, "resource")
+        if kind == "aws_sqs_queue"
+    }
+    assert set(queues) == {"tasks", "dlq", "scheduler_dlq"}
+    for name, body in queues.items():
+        assert "sqs_managed_sse_enabled" in body and "kms_master_key_id" in body, name
+    assert "maxReceiveCount" in str(queues["tasks"]["redrive_policy"])
+    assert "6 * var.worker.timeout" in str(
+        [e for p, parsed in terraform_files.items() if p.parent.name == "ingestion_pipeline"
+         for e in parsed.get("locals", []) if "visibility_timeout" in e]
+    )  # fmt: skip
+
+
+def test_tables_have_pitr_and_sse(terraform_files: dict[Path, dict[str, Any]]) -> None:
+    tables = [
+        (name, body)
+        for parsed in terraform_files.values()
+        for kind, name, body in rules.blocks(parsed, "resource")
+        if kind == "aws_dynamodb_table"
+    ]
+    assert {n for n, _ in tables} == {"records", "replay"}
+    for name, body in tables:
+        assert body["hash_key"] == "pk" and body["billing_mode"] == "PAY_PER_REQUEST", name
+        assert body["point_in_time_recovery"][0]["enabled"] is True, name
+        assert body["server_side_encryption"][0]["enabled"] is True, name
+    replay = dict(tables)["replay"]
+    assert replay["ttl"][0] == {"attribute_name": "expires_at", "enabled": True}
