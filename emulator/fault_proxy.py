@@ -10,7 +10,9 @@ to moto, after:
   ``ProvisionedThroughputExceededException`` (or ``ThrottlingException``) JSON body, exactly as
   DynamoDB does, so botocore retries them and, when they outlast its retries, raises the
   ``ClientError`` the pipeline must treat as a throttle;
-- ``throttle_rate``: a seeded share of matching calls throttled.
+- ``throttle_rate``: a seeded share of matching calls throttled;
+- ``stub``: DynamoDB operations answered by the proxy itself (``{}``, after the delay), a
+  latency-only stand-in used by the benchmark to separate round-trip time from moto's CPU time.
 
 Runs in-process (``with fault_proxy(upstream) as proxy``) or as its own process
 (``python -m emulator.fault_proxy --upstream URL --port P --delay-ms 5``), which the benchmark
@@ -56,6 +58,7 @@ class FaultProxy:
         self.throttle_code = "ProvisionedThroughputExceededException"
         self.throttle_operations: set[str] | None = None  # None: every DynamoDB operation
         self.throttle_probability = 0.0
+        self.stub: set[str] = set()
         self._throttle_budget = 0
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
@@ -155,6 +158,9 @@ class FaultProxy:
                     payload = json.dumps(THROTTLE_BODIES[proxy.throttle_code]).encode()
                     self._reply(400, [("Content-Type", "application/x-amz-json-1.0")], payload)
                     return
+                if operation in proxy.stub:
+                    self._reply(200, [("Content-Type", "application/x-amz-json-1.0")], b"{}")
+                    return
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
                 try:
                     status, resp_headers, data = proxy.forward(self.command, self.path, headers, body)
@@ -213,8 +219,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--delay-ms", type=float, default=0.0)
     ap.add_argument("--throttle-rate", type=float, default=0.0)
+    ap.add_argument("--stub", action="append", default=[], help="answer this DynamoDB operation with {}")
     args = ap.parse_args(argv)
     proxy = FaultProxy(args.upstream, delay=args.delay_ms / 1000)
+    proxy.stub = set(args.stub)
     proxy.throttle_rate(args.throttle_rate)
     print(proxy.start(args.port), flush=True)
     threading.Event().wait()
