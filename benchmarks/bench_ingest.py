@@ -298,11 +298,11 @@ def bench_observed() -> str:
             worker.Runtime(cfg, store, make_validator(cfg.suite_path), None, config.fingerprint())
         ]
 
-    bare_fn = worker.ingest_worker.__wrapped__  # type: ignore[attr-defined]
+    bare_fn = worker.ingest_worker.__wrapped__
     real_metric, real_log = worker.metric, worker.log
 
     def run_bare() -> tuple[float, float]:
-        worker.metric, worker.log = (lambda *a, **k: None), _NoLog()  # type: ignore[assignment]
+        worker.metric, worker.log = (lambda *a, **k: None), _NoLog()
         try:
             fresh_runtime()
             started, cpu = time.perf_counter(), time.process_time()
