@@ -94,12 +94,15 @@ def wildcard_actions(files: Mapping[Path, Mapping[str, Any]]) -> list[str]:
             actions = st.get("actions", [])
             for action in actions if isinstance(actions, list) else [actions]:
                 if "*" in str(action):
-                    bad.append(f"{path}: {where} statement {st.get('sid', '?')} allows wildcard action {action!r}")
+                    bad.append(
+                        f"{path}: {where} statement {st.get('sid', '?')} allows wildcard action {action!r}"
+                    )
         for kind, name, body in blocks(parsed, "resource"):
             for key in ("policy", "assume_role_policy"):
                 value = body.get(key)
                 if isinstance(value, str) and re.search(r"\bAction\b", value):
-                    bad.append(f"{path}: resource {kind}.{name}.{key} is hand-written JSON; use aws_iam_policy_document")
+                    where = f"{path}: resource {kind}.{name}.{key}"
+                    bad.append(f"{where} is hand-written JSON; use aws_iam_policy_document")
     return bad
 
 
@@ -131,7 +134,9 @@ def insecure_buckets(files: Mapping[Path, Mapping[str, Any]]) -> list[str]:
         for path, kind, name, _ in resources:
             if kind != "aws_s3_bucket":
                 continue
-            companions = {k: b for _, k, _, b in resources if k.startswith("aws_s3_bucket_") and _refers_to(b, name)}
+            companions = {
+                k: b for _, k, _, b in resources if k.startswith("aws_s3_bucket_") and _refers_to(b, name)
+            }
             versioning = companions.get("aws_s3_bucket_versioning", {})
             status = [c.get("status") for c in versioning.get("versioning_configuration", [])]
             if status != ["Enabled"]:
@@ -141,7 +146,12 @@ def insecure_buckets(files: Mapping[Path, Mapping[str, Any]]) -> list[str]:
             if not any(rules):
                 bad.append(_where(path, kind, name) + " has no default server-side encryption")
             pab = companions.get("aws_s3_bucket_public_access_block", {})
-            flags = ("block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets")
+            flags = (
+                "block_public_acls",
+                "block_public_policy",
+                "ignore_public_acls",
+                "restrict_public_buckets",
+            )
             if not all(pab.get(f) is True for f in flags):
                 bad.append(_where(path, kind, name) + " has no public access block with all four flags true")
     return bad
@@ -194,7 +204,7 @@ def module_layout(modules_dir: Path) -> list[str]:
             if not (module / name).is_file():
                 bad.append(f"{module}: missing {name}")
         readme = module / "README.md"
-        if readme.is_file() and f'source = "' not in readme.read_text(encoding="utf-8"):
+        if readme.is_file() and 'source = "' not in readme.read_text(encoding="utf-8"):
             bad.append(f"{readme}: no usage example (a module block with source = ...)")
         if not (module / "versions.tf").is_file():
             continue
@@ -243,9 +253,9 @@ def workflow_problems(name: str, workflow: Mapping[str, Any]) -> list[str]:
             ref = step.get("uses")
             if ref and not str(ref).startswith("./") and not SHA_PINNED.match(str(ref)):
                 bad.append(f"{name}: job {job_id} uses {ref} not pinned by a full commit SHA")
-            if ref and str(ref).startswith("actions/checkout@"):
-                if (step.get("with") or {}).get("persist-credentials") is not False:
-                    bad.append(f"{name}: job {job_id} checks out with persisted credentials")
+            checkout = bool(ref) and str(ref).startswith("actions/checkout@")
+            if checkout and (step.get("with") or {}).get("persist-credentials") is not False:
+                bad.append(f"{name}: job {job_id} checks out with persisted credentials")
             with_ = step.get("with") or {}
             if any(k in with_ for k in text_keys):
                 bad.append(f"{name}: job {job_id} passes long-lived AWS keys; use role-to-assume (OIDC)")
@@ -275,7 +285,9 @@ def promotion_problems(deploy: Mapping[str, Any]) -> list[str]:
         with_ = job.get("with") or {}
         env, mode = job_id.split("-")[1], job_id.split("-")[0]
         if with_.get("environment") != env or with_.get("mode") != mode:
-            bad.append(f"deploy.yml: {job_id} passes environment={with_.get('environment')} mode={with_.get('mode')}")
+            bad.append(
+                f"deploy.yml: {job_id} passes environment={with_.get('environment')} mode={with_.get('mode')}"
+            )
         these = {k: with_.get(k) for k in ("zip_key", "zip_version", "image_uri", "git_sha", "package_type")}
         if not all("needs.artifacts.outputs" in str(v) for k, v in these.items() if k != "package_type"):
             bad.append(f"deploy.yml: {job_id} does not take its artifact references from the artifacts job")

@@ -51,7 +51,9 @@ def test_rule_catches_the_broken_fixture(
     assert len([v for v in found if fragment in v]) >= at_least, found
 
 
-def test_wildcard_deny_is_allowed_but_hand_written_json_is_not(broken_files: dict[Path, dict[str, Any]]) -> None:
+def test_wildcard_deny_is_allowed_but_hand_written_json_is_not(
+    broken_files: dict[Path, dict[str, Any]],
+) -> None:
     found = rules.wildcard_actions(broken_files)
     assert not any("'*'" in v for v in found), "a Deny with * is stronger, not a violation"
     assert any("hand-written JSON" in v for v in found)
@@ -59,7 +61,9 @@ def test_wildcard_deny_is_allowed_but_hand_written_json_is_not(broken_files: dic
 
 
 def test_outputs_need_descriptions(broken_files: dict[Path, dict[str, Any]]) -> None:
-    assert any("output undescribed has no description" in v for v in rules.untyped_or_undescribed(broken_files))
+    assert any(
+        "output undescribed has no description" in v for v in rules.untyped_or_undescribed(broken_files)
+    )
 
 
 def test_every_real_bucket_was_checked(terraform_files: dict[Path, dict[str, Any]]) -> None:
@@ -70,7 +74,11 @@ def test_every_real_bucket_was_checked(terraform_files: dict[Path, dict[str, Any
         for kind, name, _ in rules.blocks(parsed, "resource")
         if kind == "aws_s3_bucket"
     ]
-    assert sorted(buckets) == [("bootstrap", "this"), ("ingestion_pipeline", "backup"), ("static_site", "site")]
+    assert sorted(buckets) == [
+        ("bootstrap", "this"),
+        ("ingestion_pipeline", "backup"),
+        ("static_site", "site"),
+    ]
 
 
 def test_live_root_has_exactly_three_workspaces_and_locking() -> None:
