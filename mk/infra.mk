@@ -24,6 +24,7 @@ infra-tools: $(INFRA_VENV)/.installed $(INFRA_NODE)/node_modules/.installed
 
 $(INFRA_VENV)/.installed: tests/infra/requirements-checkov.txt
 	test -x $(INFRA_VENV)/bin/python || $(INFRA_PYTHON) -m venv $(INFRA_VENV)
+	echo '*' > $(INFRA_VENV)/.gitignore
 	if [ -x .venv/bin/uv ]; then .venv/bin/uv pip install -q --python $(INFRA_VENV)/bin/python -r $<; \
 	else $(INFRA_VENV)/bin/python -m pip install -q --disable-pip-version-check -r $<; fi
 	touch $@

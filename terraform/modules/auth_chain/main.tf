@@ -74,7 +74,6 @@ locals {
 # ---------------------------------------------------------------- replay guard: the only state, and it expires
 
 resource "aws_dynamodb_table" "replay" {
-  #checkov:skip=CKV_AWS_119:A customer managed key is optional (kms_key_arn); the table holds only SHA-256 digests with a TTL and is encrypted with the AWS managed key otherwise.
   count = local.replay_guard ? 1 : 0
 
   name                        = "${var.name_prefix}-auth-replay"
@@ -150,8 +149,6 @@ resource "aws_apigatewayv2_api" "this" {
 }
 
 resource "aws_cloudwatch_log_group" "access" {
-  #checkov:skip=CKV_AWS_338:Retention is the per-environment policy (dev 14, stg 30, prd 90 days; docs/operations.md).
-  #checkov:skip=CKV_AWS_158:KMS is optional (kms_key_arn); the access log format has no personal data (no source IP, no query string).
   name              = "/aws/apigateway/${var.name_prefix}-auth"
   retention_in_days = local.retention_days
   kms_key_id        = var.kms_key_arn

@@ -19,7 +19,6 @@ resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_144:Cross-region replication is an account-level DR decision; versioning keeps every state and artifact version.
   #checkov:skip=CKV_AWS_18:Access is audited with CloudTrail data events at the account level.
   #checkov:skip=CKV2_AWS_62:No consumer of object notifications for state or artifacts.
-  #checkov:skip=CKV_AWS_145:SSE is always on: SSE-KMS with kms_key_arn when given, else SSE-S3 (AES256).
   for_each = local.buckets
 
   bucket = each.value

@@ -76,7 +76,6 @@ resource "aws_sqs_queue" "scheduler_dlq" {
 # ---------------------------------------------------------------- DynamoDB: newest valid state per key
 
 resource "aws_dynamodb_table" "records" {
-  #checkov:skip=CKV_AWS_119:A customer managed key is optional (kms_key_arn); without it the table is encrypted with the AWS managed key (server_side_encryption enabled).
   name                        = "${var.name_prefix}-ingest-records"
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = "pk"
@@ -105,7 +104,6 @@ resource "aws_s3_bucket" "backup" {
   #checkov:skip=CKV_AWS_144:Cross-region replication is a disaster-recovery choice per account, not a module default; versioning + PITR on the table cover recovery within the region.
   #checkov:skip=CKV_AWS_18:Object-level access is audited with CloudTrail data events at the account level; server access logs would need another bucket per pipeline.
   #checkov:skip=CKV2_AWS_62:No consumer needs notifications of backup writes; the pipeline's own log line and metric record every write.
-  #checkov:skip=CKV_AWS_145:SSE is always on: SSE-KMS with kms_key_arn when given, else SSE-S3 (AES256).
   bucket        = local.bucket_name
   force_destroy = var.backup.force_destroy
   tags          = var.tags

@@ -40,8 +40,6 @@ locals {
 }
 
 resource "aws_cloudwatch_log_group" "this" {
-  #checkov:skip=CKV_AWS_338:Retention is the per-environment policy (dev 14, stg 30, prd 90 days; docs/operations.md), set by log_retention_days; audit data lives in the versioned S3 bucket, not in logs.
-  #checkov:skip=CKV_AWS_158:KMS is optional (kms_key_arn); CloudWatch Logs encrypts at rest by default and the log lines are redacted by observe.
   name              = local.log_group_name
   retention_in_days = local.retention_days
   kms_key_id        = var.kms_key_arn
@@ -161,12 +159,6 @@ resource "aws_iam_role_policy" "this" {
 }
 
 resource "aws_lambda_function" "this" {
-  #checkov:skip=CKV_AWS_116:DLQ is optional (dead_letter_target_arn): SQS-triggered functions rely on the queue's redrive DLQ, API-triggered ones answer synchronously.
-  #checkov:skip=CKV_AWS_117:VPC is optional (vpc_config): the functions call public AWS endpoints and the public source API only.
-  #checkov:skip=CKV_AWS_173:Environment variables carry no secrets (secret-looking names are refused; keys live in SSM); Lambda encrypts them with an AWS managed key, or kms_key_arn when given.
-  #checkov:skip=CKV_AWS_272:Code signing is optional (code_signing_config_arn); artifacts are pinned by S3 object version or image digest.
-  #checkov:skip=CKV_AWS_50:X-Ray is opt-in (tracing_mode = Active); observe propagates W3C traceparent and can export OTLP (var.otel).
-  #checkov:skip=CKV_AWS_115:Concurrency is set per function by the caller (reserved_concurrent_executions); SQS workers are capped by the event source mapping's maximum_concurrency.
   function_name = var.function_name
   description   = var.description
   role          = aws_iam_role.this.arn

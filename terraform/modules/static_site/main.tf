@@ -156,13 +156,9 @@ data "aws_cloudfront_cache_policy" "optimized" {
 }
 
 resource "aws_cloudfront_distribution" "site" {
-  #checkov:skip=CKV_AWS_68:WAF is optional (web_acl_id): the site is static files; the login API has its own throttling.
   #checkov:skip=CKV2_AWS_47:WAF is optional (web_acl_id); no server-side code runs behind this distribution.
-  #checkov:skip=CKV_AWS_86:Standard logs are optional (logging_bucket_domain_name): they need an ACL-enabled bucket.
   #checkov:skip=CKV_AWS_310:One origin (the site bucket): nothing to fail over to.
   #checkov:skip=CKV_AWS_374:Geo restriction is a business decision, not a default.
-  #checkov:skip=CKV2_AWS_42:A custom certificate is optional (acm_certificate_arn); without aliases the default cloudfront.net certificate is the only one possible.
-  #checkov:skip=CKV_AWS_174:TLSv1.2_2021 is set whenever a custom certificate is used; the default certificate does not allow choosing.
   enabled             = true
   is_ipv6_enabled     = true
   comment             = "${var.name_prefix} ${var.site_name}"
