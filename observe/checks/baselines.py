@@ -23,6 +23,8 @@ import threading
 from typing import Any, Protocol
 
 Profile = dict[str, Any]
+#: DynamoDB items are capped at 400 KB; the history attribute stays well under it.
+MAX_HISTORY_BYTES = 350_000
 
 
 class BaselineStore(Protocol):
@@ -102,10 +104,14 @@ class DynamoBaselineStore:
         for _ in range(self.max_attempts):
             items, version = self._get(key)
             items = [*items, profile][-keep:]
+            history = json.dumps(items, separators=(",", ":"), allow_nan=False)
+            while len(history.encode()) > MAX_HISTORY_BYTES and len(items) > 1:
+                items = items[1:]  # very wide tables: keep fewer batches rather than fail the write
+                history = json.dumps(items, separators=(",", ":"), allow_nan=False)
             new_version = 1 if version is None else version + 1
             item = {
                 "pk": {"S": key},
-                "history": {"S": json.dumps(items, separators=(",", ":"), allow_nan=False)},
+                "history": {"S": history},
                 "version": {"N": str(new_version)},
                 "updated_at": {"S": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")},
             }

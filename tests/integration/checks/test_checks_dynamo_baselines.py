@@ -154,3 +154,12 @@ class _RawBody:
     def read(self, *_: Any) -> bytes:
         body, self._body = self._body, b""
         return body
+
+
+def test_history_of_a_very_wide_table_is_trimmed_to_fit_an_item(baseline_table: str) -> None:
+    store = DynamoBaselineStore(baseline_table)
+    wide = {"rows": 1, "columns": {f"col_{i}": {"dtype": "float64", "null_rate": 0.0} for i in range(2500)}}
+    for _ in range(5):
+        kept = store.append("ingest#wide", wide, keep=30)
+    assert 1 <= len(kept) < 5  # ~90 KB per profile: only what fits under the 400 KB item limit
+    assert store.history("ingest#wide") == kept
