@@ -319,7 +319,7 @@ def bench_observed() -> str:
 
     for fn in (run_bare, run_observed):  # warm up
         fn()
-    rounds = 5 if QUICK else 25
+    rounds = 5 if QUICK else 40
     bare_t, obs_t = [], []
     for _ in range(rounds):
         bare_t.append(run_bare())
@@ -349,7 +349,7 @@ def main() -> None:
     parts = [
         "### Preprocess + dedup (`prepare`), best of 3 (1 at 1M)\n\n" + bench_prepare(),
         "### Conditional upserts, bounded concurrency against sequential (same run)\n\n" + bench_upserts(),
-        f"### Worker with and without `observed`, median of {5 if QUICK else 25} interleaved rounds\n\n"
+        f"### Worker with and without `observed`, median of {5 if QUICK else 40} interleaved rounds\n\n"
         + bench_observed(),
     ]
     notes = (

@@ -159,7 +159,8 @@ async def process_batch(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]
                 throttle = classify_throttle(exc)
                 if throttle is not None:
                     gate.trip(throttle)  # nothing else in this invocation may call out
-                metric("TasksFailed", 1)
+                else:
+                    metric("TasksFailed", 1)  # throttle stops count as Throttles, not task failures
                 raise
 
         try:
