@@ -4,13 +4,14 @@
 # Build with --provenance=false: Lambda accepts a single-platform manifest, not an image index.
 FROM public.ecr.aws/lambda/python:3.11
 
-# Dependencies first (cached while only the code changes), then the code; no dev tools, no tests.
-COPY pyproject.toml README.md ./
-COPY observe/ ./observe/
-COPY pipelines/ ./pipelines/
-COPY dashboards/ ./dashboards/
-COPY diagnostics/ ./diagnostics/
-RUN pip install --no-cache-dir --target "${LAMBDA_TASK_ROOT}" ".[ingest,auth,checks]" \
-    && rm -rf observe pipelines dashboards diagnostics pyproject.toml README.md build *.egg-info
+# Install from a copy of the sources outside the task root (the base image's working directory is
+# the task root, /var/task), so only the installed packages end up in the image.
+COPY pyproject.toml README.md /tmp/src/
+COPY observe/ /tmp/src/observe/
+COPY pipelines/ /tmp/src/pipelines/
+COPY dashboards/ /tmp/src/dashboards/
+COPY diagnostics/ /tmp/src/diagnostics/
+RUN pip install --no-cache-dir --target "${LAMBDA_TASK_ROOT}" "/tmp/src[ingest,auth,checks]" \
+    && rm -rf /tmp/src
 
 CMD ["pipelines.ingest.worker.ingest_worker"]
