@@ -8,13 +8,19 @@ PY := $(VENV)/bin/python
 EXTRAS := otel,checks,ingest,auth,diagnostics,dev
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: demo test install lint unit bench docs clean
+.PHONY: demo test install lint unit bench docs clean infra-static
 
 demo: install ## the pipelines end to end on the local emulator, with logs, metrics and a report
 	$(PY) -m demo
 
-test: install lint ## lint, type-check, then every test (unit, integration, e2e)
+test: install lint infra-static ## lint, type-check, infra checks, then every test (unit, integration, e2e)
 	$(PY) -m pytest -q
+
+# The offline infrastructure checks (terraform fmt/test, checkov, zizmor, actionlint); the
+# python-hcl2 rule tests in tests/infra run with the rest of pytest above.
+infra-static: install infra-terraform infra-checkov infra-workflows
+
+include mk/infra.mk
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -44,4 +50,4 @@ docs: install ## regenerate the generated parts of docs/
 	$(PY) -m dashboards build --out terraform/generated
 
 clean:
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov node_modules tests/infra/tools/node_modules .pytest_cache .mypy_cache .ruff_cache
