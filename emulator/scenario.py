@@ -13,7 +13,10 @@ on purpose:
 - one page (``malformed_page``) answers a truncated body to both attempts of its first delivery:
   kept under ``quarantine/.../page-N.malformed.json``, the task goes back to the queue and
   succeeds on redelivery;
-- one page (``throttled_page``) answers 429 once: the batch stops (``Throttles`` by ``http-429``);
+- a second, later run (correlation id ``throttled_id``) over the partition ``eu`` meets a 429
+  on its first request: the batch stops (``Throttles`` by ``http-429``), the task goes back to
+  the queue and succeeds on redelivery. It runs on its own so that the throttle cannot cut the
+  first run's retries short (which would make the malformed-page quarantine a matter of timing);
 - a pushed message carries personal data (an NRIC) in a record with a bad amount: quarantined,
   so the diagnostics must mask it whenever they display it;
 - a message that is not JSON: quarantined whole under ``quarantine/messages/``.
@@ -30,6 +33,7 @@ import io
 import json
 import logging
 import os
+import random
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 SCHEDULER = "ingest-scheduler"
+THROTTLED_PARTITION = "eu"
 WORKER = "ingest-worker"
 PIPELINE = "ingest"
 
@@ -72,7 +77,7 @@ class ScenarioResult:
     junk_id: str  # correlation id of the message that is not JSON
     failing_page: int
     malformed_page: int
-    throttled_page: int
+    throttled_id: str  # correlation id of the later run that meets the 429
     n_malformed: int  # malformed records served by the source
     secrets: list[str] = field(default_factory=list)  # personal data that must never be displayed
 
@@ -127,7 +132,6 @@ def run_scenario(
     environment: str = "dev",
     failing_page: int = 3,
     malformed_page: int = 5,
-    throttled_page: int = 7,
 ) -> ScenarioResult:
     """Create fresh resources on the moto server ``AWS_ENDPOINT_URL`` points at and run the incident.
 
@@ -136,7 +140,7 @@ def run_scenario(
     """
     import boto3
 
-    from emulator.source_api import Fault, generate_dataset, source_api
+    from emulator.source_api import Fault, generate_dataset, source_api, valid_record
     from observe import logging as olog
     from observe import telemetry
     from pipelines.ingest import scheduler, worker
@@ -147,7 +151,7 @@ def run_scenario(
             "run_scenario: AWS_ENDPOINT_URL is not set; start emulator.moto_server.moto_server()"
         )
     ds = generate_dataset(seed=seed, n_records=n_records, page_size=page_size, malformed_rate=malformed_rate)
-    if len(ds.pages) < max(failing_page, malformed_page, throttled_page):
+    if len(ds.pages) < max(failing_page, malformed_page):
         raise ValueError(f"run_scenario: {len(ds.pages)} pages; the fault pages need more records")
     suffix = uuid.uuid4().hex[:8]
     stream = io.StringIO()  # everything observe writes from here on (the harness's lines are dropped below)
@@ -166,12 +170,16 @@ def run_scenario(
     run_id = f"run-{suffix}"
     push_id = f"push-{suffix}"
     junk_id = f"junk-{suffix}"
+    throttled_id = f"eu-{suffix}"
     nric = "S1234567D"
     with source_api(ds.pages) as api:
+        rng = random.Random(seed)
+        eu = [valid_record(rng, f"eu-{i:04d}", 1) for i in range(10)]  # valid: this run only meets the 429
+        api.set_pages([eu], partition=THROTTLED_PARTITION)
         api.script(
             Fault("5xx", page=failing_page, times=1000, status=500),
             Fault("malformed", page=malformed_page, times=2),  # both attempts of the first delivery
-            Fault("429", page=throttled_page, times=1, retry_after=1),
+            Fault("429", partition=THROTTLED_PARTITION, times=1, retry_after=1),
         )
         settings = {
             "ENVIRONMENT": environment,
@@ -213,7 +221,12 @@ def run_scenario(
                 _as_service(SCHEDULER, scheduler.handler)(
                     {"pages": len(ds.pages), "correlation_id": run_id}, ctx
                 )
-                drain(_as_service(WORKER, worker.handler), res.queue_url, res.queue_arn, timeout=120)
+                work = _as_service(WORKER, worker.handler)
+                drain(work, res.queue_url, res.queue_arn, timeout=120)
+                # the later run over another partition, which meets the 429
+                plan = {"pages": 1, "partitions": [THROTTLED_PARTITION], "correlation_id": throttled_id}
+                _as_service(SCHEDULER, scheduler.handler)(plan, LocalContext(function_name=SCHEDULER))
+                drain(work, res.queue_url, res.queue_arn, timeout=60)
             finally:
                 olog.reset()
                 telemetry.reset_cold_start()
@@ -229,7 +242,7 @@ def run_scenario(
         junk_id=junk_id,
         failing_page=failing_page,
         malformed_page=malformed_page,
-        throttled_page=throttled_page,
+        throttled_id=throttled_id,
         n_malformed=len(ds.malformed),
         secrets=[nric],
     )
