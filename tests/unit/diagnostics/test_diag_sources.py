@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from diagnostics.model import DLQMessage, QuarantineDoc, SourceError, Window, doc_time, parse_duration
-from diagnostics.sources import DirQuarantineSource, FileDLQSource, FileLogSource, parse_line
-from tests.unit.diagnostics.diag_builders import at, emf, line
+from diagnostics.sources import (
+    CloudWatchLogSource,
+    DirQuarantineSource,
+    FileDLQSource,
+    FileLogSource,
+    parse_line,
+)
+from tests.unit.diagnostics.diag_builders import REPO, at, emf, line
 
 
 def test_durations_and_windows() -> None:
@@ -140,3 +148,59 @@ def test_dlq_messages_describe_themselves_without_their_data(tmp_path: Path) -> 
     with pytest.raises(SourceError, match="line 2: not JSON"):
         FileDLQSource(path).read()
     assert DLQMessage.from_sqs({"MessageId": "x", "Body": "{}"}).kind == "other"
+
+
+class _Paginator:
+    def __init__(self, pages: list[dict]) -> None:
+        self.pages = pages
+        self.kwargs: dict = {}
+
+    def paginate(self, **kwargs: object) -> list[dict]:
+        self.kwargs = dict(kwargs)
+        return self.pages
+
+
+class _Logs:
+    """A stand-in logs client that, like an emulator, ignores the time range it is given."""
+
+    def __init__(self, pages: list[dict]) -> None:
+        self.paginator = _Paginator(pages)
+
+    def get_paginator(self, name: str) -> _Paginator:
+        assert name == "filter_log_events"
+        return self.paginator
+
+
+def test_cloudwatch_source_filters_the_window_itself() -> None:
+    inside, outside = line(10, "inside"), line(4000, "outside")
+    untimed = {"message": "no timestamp field", "level": "info"}
+    events = [
+        {"timestamp": int(at(10).timestamp() * 1000), "message": json.dumps(inside) + "\n"},
+        {"timestamp": int(at(4000).timestamp() * 1000), "message": json.dumps(outside)},
+        {"timestamp": int(at(20).timestamp() * 1000), "message": "END RequestId: 8f0e"},
+        {"timestamp": int(at(30).timestamp() * 1000), "message": json.dumps(untimed)},
+    ]
+    client = _Logs([{"events": events[:2]}, {"events": events[2:]}])
+    src = CloudWatchLogSource(["/aws/lambda/ingest-worker"], client=client)
+    docs = list(src.read(Window(at(0), at(3600))))
+    assert [d["message"] for d in docs] == ["inside", "no timestamp field"]
+    assert docs[1]["timestamp"] == "2026-11-26T04:00:30.000Z"  # the event's time when the line has none
+    assert src.skipped == 1
+    assert client.paginator.kwargs == {
+        "logGroupName": "/aws/lambda/ingest-worker",
+        "startTime": int(at(0).timestamp() * 1000),
+        "endTime": int(at(3600).timestamp() * 1000),
+    }
+    with pytest.raises(SourceError, match="give at least one log group"):
+        CloudWatchLogSource([])
+
+
+def test_importing_the_cli_loads_nothing_heavy() -> None:
+    code = (
+        "import sys, diagnostics, diagnostics.cli, diagnostics.core; "
+        "heavy = ('pandas', 'numpy', 'boto3', 'botocore', 'matplotlib'); "
+        "heavy = sorted(m for m in heavy if m in sys.modules); "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip() == ""
