@@ -102,7 +102,7 @@ async def aprocess_sqs_batch(
     done: set[int] = set()
     failed: dict[int, str] = {}
     stop = asyncio.Event()
-    throttled: list[tuple[telemetry.Throttle, str]] = []
+    throttled: list[tuple[telemetry.Throttle, str, str | None]] = []
     semaphore = asyncio.Semaphore(concurrency)
 
     async def run(index: int, record: Mapping[str, Any]) -> None:
@@ -121,7 +121,7 @@ async def aprocess_sqs_batch(
                     throttle = telemetry.classify_throttle(exc) if stop_on_throttle else None
                     if throttle is not None:
                         if not stop.is_set():
-                            throttled.append((throttle, message_id))
+                            throttled.append((throttle, message_id, correlation.get()))
                         stop.set()
                         return
                     _on_failure(exc, message_id)
@@ -140,9 +140,10 @@ async def aprocess_sqs_batch(
             break
     stopper.cancel()
     if throttled:
-        throttle, message_id = throttled[0]
+        throttle, message_id, cid = throttled[0]
         for i, r in enumerate(records):
             if i not in done:
                 failed.setdefault(i, str(r.get("messageId")))
-        _on_throttle(throttle, message_id, len(records) - len(done))
+        with correlation.scope(cid):  # the warning carries the throttled message's id
+            _on_throttle(throttle, message_id, len(records) - len(done))
     return _response([failed[i] for i in sorted(failed)])

@@ -167,7 +167,9 @@ def test_a_429_fails_the_current_and_remaining_messages_with_one_warning(
     warnings = [x for x in observe_capture.logs if x["level"] == "warning" and "throttled" in x["message"]]
     assert len(warnings) == 1
     assert warnings[0]["message_id"] == event["Records"][1]["messageId"]
-    assert warnings[0]["retry_after_s"] == 3.0 and warnings[0]["correlation_id"]
+    assert warnings[0]["retry_after_s"] == 3.0
+    throttled_cid = event["Records"][1]["messageAttributes"]["correlation_id"]["stringValue"]
+    assert warnings[0]["correlation_id"] == throttled_cid
     assert list(table_state(ingest_aws)) == [f"k{pages_in_order[0]}"]
 
 

@@ -87,6 +87,8 @@ async def test_async_concurrency_and_throttle_cancels_in_flight(observe_capture)
 
     response = await aprocess_sqs_batch(sqs_event(10), handle, concurrency=4)
     failed = [f["itemIdentifier"] for f in response["batchItemFailures"]]
+    (warning,) = [line for line in observe_capture.logs if line["level"] == "warning"]
+    assert warning["correlation_id"] == "cid-3" and warning["message_id"] == "m3"
     assert peak <= 4
     assert "m0" in finished and "m0" not in failed
     assert set(failed) == {f"m{i}" for i in range(10)} - set(finished)
