@@ -8,6 +8,7 @@ from boto3's standard ``AWS_ENDPOINT_URL`` (and ``AWS_ENDPOINT_URL_<SERVICE>``),
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,17 @@ from observe.config import ENVIRONMENTS, ConfigError
 
 DEFAULT_SUITE = Path(__file__).parent / "suites" / "records.json"
 VERSION_KINDS = ("auto", "number", "timestamp")
+
+#: Drift actions when ``DRIFT_ACTIONS`` does not name a check: observe and alarm, never block data.
+#: A baseline only learns from accepted batches, so a blocking default would stop a source for good
+#: after a harmless change (a new column); escalate per check once its baseline is trusted.
+DEFAULT_DRIFT_ACTIONS: dict[str, str] = {
+    "row_count": "warn",
+    "null_rate": "warn",
+    "unexpected_rate": "warn",
+    "schema": "warn",
+}
+_TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 
 #: What each stage needs; a missing one fails the first (cold-start) invocation by name.
 WORKER_REQUIRED = ("SOURCE_URL", "TABLE_NAME", "BACKUP_BUCKET", "ENVIRONMENT")
@@ -44,6 +56,46 @@ class IngestConfig:
     pages_per_task: int = 5
     max_pages: int = 50
     window_minutes: int = 60
+    #: DynamoDB table of the drift baselines; empty: no drift detection (the worker as before)
+    baseline_table: str = ""
+    #: (check, action) pairs for every drift check; see :func:`parse_drift_actions`
+    drift_actions: tuple[tuple[str, str], ...] = tuple(DEFAULT_DRIFT_ACTIONS.items())
+    drift_window: int = 30
+    drift_min_history: int = 5
+
+    @property
+    def drift_enabled(self) -> bool:
+        """True when the worker runs the drift detector on every batch (``BASELINE_TABLE`` is set)."""
+        return bool(self.baseline_table)
+
+
+def parse_drift_actions(raw: str | None) -> tuple[tuple[str, str], ...]:
+    """``DRIFT_ACTIONS`` (``check=action,...``) as (check, action) pairs covering every check.
+
+    Checks not named keep :data:`DEFAULT_DRIFT_ACTIONS`. Raises :class:`ConfigError` naming the bad
+    entry (its position and text) and the allowed checks or actions.
+    """
+    from observe.checks.drift import ACTIONS, CHECKS  # the detector owns the names
+
+    actions = dict(DEFAULT_DRIFT_ACTIONS)
+    seen: set[str] = set()
+    for n, entry in enumerate((raw or "").split(","), start=1):
+        text = entry.strip()
+        if not text:
+            continue  # "a=warn," or an empty variable: nothing to set
+        where = f"DRIFT_ACTIONS entry {n} {text!r}"
+        check, sep, action = (part.strip() for part in text.partition("="))
+        if not sep or not check or not action:
+            raise ConfigError(f"{where}: expected check=action, e.g. schema=quarantine_batch")
+        if check not in CHECKS:
+            raise ConfigError(f"{where}: unknown check {check!r}; checks: {', '.join(CHECKS)}")
+        if action not in ACTIONS:
+            raise ConfigError(f"{where}: unknown action {action!r}; actions: {', '.join(ACTIONS)}")
+        if check in seen:
+            raise ConfigError(f"{where}: check {check!r} is set more than once")
+        seen.add(check)
+        actions[check] = action
+    return tuple((c, actions[c]) for c in CHECKS)
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
@@ -101,6 +153,20 @@ def load(required: tuple[str, ...], env: Mapping[str, str] | None = None) -> Ing
     suite_path = env.get("SUITE_PATH") or str(DEFAULT_SUITE)
     if not Path(suite_path).is_file():
         raise ConfigError(f"SUITE_PATH={suite_path!r}: no such file (an ExpectationSuite JSON document)")
+    baseline_table = env.get("BASELINE_TABLE") or ""
+    if baseline_table and not _TABLE_NAME.match(baseline_table):
+        raise ConfigError(
+            f"BASELINE_TABLE={baseline_table!r} is not a DynamoDB table name "
+            "(3-255 letters, digits, '_', '-', '.'); unset it to run without drift detection"
+        )
+    drift_actions = parse_drift_actions(env.get("DRIFT_ACTIONS"))
+    drift_window = _int(env, "DRIFT_WINDOW", 30)
+    drift_min_history = _int(env, "DRIFT_MIN_HISTORY", 5)
+    if drift_min_history > drift_window:
+        raise ConfigError(
+            f"DRIFT_MIN_HISTORY={drift_min_history} must not exceed DRIFT_WINDOW={drift_window} "
+            "(the statistical checks would never run)"
+        )
     return IngestConfig(
         environment=environment,
         source_url=source_url,
@@ -120,6 +186,10 @@ def load(required: tuple[str, ...], env: Mapping[str, str] | None = None) -> Ing
         pages_per_task=_int(env, "PAGES_PER_TASK", 5),
         max_pages=_int(env, "MAX_PAGES", 50),
         window_minutes=_int(env, "WINDOW_MINUTES", 60),
+        baseline_table=baseline_table,
+        drift_actions=drift_actions,
+        drift_window=drift_window,
+        drift_min_history=drift_min_history,
     )
 
 
@@ -140,6 +210,10 @@ RUNTIME_KEYS = (
     "PAGES_PER_TASK",
     "MAX_PAGES",
     "WINDOW_MINUTES",
+    "BASELINE_TABLE",
+    "DRIFT_ACTIONS",
+    "DRIFT_WINDOW",
+    "DRIFT_MIN_HISTORY",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_DYNAMODB",
     "AWS_ENDPOINT_URL_S3",

@@ -43,6 +43,11 @@ class Prepared:
     duplicates: int
     version_kind: str | None = None
     failed_expectations: Counter[str] = field(default_factory=Counter)
+    #: with ``keep_frames``: every JSON-object record of the batch as a DataFrame (None if none)
+    frame: pd.DataFrame | None = None
+    #: with ``keep_frames``: the rows that passed every check, before deduplication, dtypes
+    #: inferred from the accepted values only (what the drift detector profiles)
+    accepted: pd.DataFrame | None = None
 
 
 def _key_column(df: pd.DataFrame, key_field: str) -> tuple[pd.Series, pd.Series]:
@@ -89,8 +94,13 @@ def prepare(
     version_field: str,
     version_kind: str,
     validator: RowValidator | None,
+    keep_frames: bool = False,
 ) -> Prepared:
-    """Validate, normalise and deduplicate ``records`` (see the module docstring)."""
+    """Validate, normalise and deduplicate ``records`` (see the module docstring).
+
+    ``keep_frames`` also returns the batch and its accepted rows as DataFrames (``frame``,
+    ``accepted``) for the drift checks; off by default, so nothing is kept that is not used.
+    """
     import pandas as pd
 
     rejected: list[Rejection] = []
@@ -136,8 +146,13 @@ def prepare(
     if reasons:
         ok.loc[list(reasons)] = False
     n_valid = int(ok.sum())
+    frames: dict[str, Any] = {}
+    if keep_frames:
+        # A column holding one rejected "12,50" among floats is object-typed; inferring the dtype
+        # from the accepted rows alone keeps a few bad values from looking like a schema change.
+        frames = {"frame": df, "accepted": df.loc[ok].infer_objects()}
     if n_valid == 0:
-        return Prepared([], rejected, len(records), 0, 0, kind, failed_expectations)
+        return Prepared([], rejected, len(records), 0, 0, kind, failed_expectations, **frames)
 
     # Newest per key: stable sort by (key, version), keep the last. Equal versions keep the
     # later arrival; an exact duplicate delivery is dropped either way.
@@ -153,7 +168,7 @@ def prepare(
         rec[key_field] = key
         rec[version_field] = version if kind == "timestamp" else _number(rec[version_field], version)
         valid.append(rec)
-    return Prepared(valid, rejected, len(records), n_valid, duplicates, kind, failed_expectations)
+    return Prepared(valid, rejected, len(records), n_valid, duplicates, kind, failed_expectations, **frames)
 
 
 def _number(original: Any, parsed: float) -> int | float:

@@ -14,6 +14,12 @@ then:
 3. valid records are upserted into DynamoDB only if newer (:mod:`pipelines.ingest.store`);
 4. the processed batch is copied to S3 (``processed/...``).
 
+With ``BASELINE_TABLE`` set, each batch also goes through the drift checks
+(:mod:`pipelines.ingest.drift`) after the suite validation and before any write: ``warn`` only
+logs and counts; ``quarantine_batch`` keeps the whole batch under ``quarantine/...anomaly.json``
+with the anomaly report and upserts none of it (the message succeeds); ``fail_task`` fails the
+task, so the message is retried and ends in the DLQ.
+
 A failing task goes back to the queue alone (and to the DLQ after ``maxReceiveCount``). A
 throttle (HTTP 429 from the source, or AWS throttling botocore could not retry away) stops the
 invocation at once: no further request is issued, the task and all unfinished ones are reported
@@ -31,12 +37,13 @@ import re
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from observe import correlation, get_logger, metric, observed
 from observe.batch import aprocess_sqs_batch
 from observe.telemetry import classify_throttle
 from pipelines.ingest import config
+from pipelines.ingest.drift import BatchDrift, baseline_source
 from pipelines.ingest.source import (
     BadTaskError,
     FetchContext,
@@ -48,6 +55,9 @@ from pipelines.ingest.source import (
 from pipelines.ingest.store import Store, now_iso
 from pipelines.ingest.transform import Prepared, Rejection, prepare
 from pipelines.ingest.validation import RowValidator, make_validator
+
+if TYPE_CHECKING:
+    from observe.checks import InputAnomalyError
 
 log = get_logger(__name__)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=-]+")
@@ -74,6 +84,8 @@ class Runtime:
     fingerprint: tuple[str | None, ...]
     #: TLS settings for the source, built once: loading the CA bundle costs ~50 ms per client
     ssl_context: Any = None
+    #: the drift checks when ``BASELINE_TABLE`` is set, else None (no drift detection)
+    drift: BatchDrift | None = None
 
 
 _runtime: list[Runtime] = []
@@ -113,7 +125,12 @@ def runtime() -> Runtime:
     import certifi
 
     ssl_context = ssl.create_default_context(cafile=certifi.where())
-    _runtime[:] = [Runtime(cfg, store, validator, s3, fp, ssl_context)]
+    drift = (
+        BatchDrift.from_config(cfg, client=dynamodb, suite=getattr(validator, "suite", None))
+        if cfg.drift_enabled
+        else None
+    )
+    _runtime[:] = [Runtime(cfg, store, validator, s3, fp, ssl_context, drift)]
     return _runtime[0]
 
 
@@ -185,7 +202,12 @@ async def process_message(record: Mapping[str, Any], rt: Runtime, ctx: FetchCont
         prefix = f"{safe(source)}/push/{push_digest(raw)}"
         await asyncio.to_thread(rt.store.put_bytes, f"raw/{prefix}.json", raw, "application/json", kind="raw")
         await finish(
-            body["records"], rt, ctx, prefix=prefix, context={"message_id": message_id, "source": source}
+            body["records"],
+            rt,
+            ctx,
+            prefix=prefix,
+            context={"message_id": message_id, "source": source},
+            drift_source=baseline_source(source, push=True),
         )
         return
     if isinstance(body, dict) and isinstance(body.get("task"), dict):
@@ -240,13 +262,25 @@ async def run_task(task: Mapping[str, Any], message_id: str, rt: Runtime, ctx: F
         ctx,
         prefix=f"{base}/{safe(batch_ref)}",
         context={"task": dict(task), "message_id": message_id, "source": source},
+        drift_source=baseline_source(source, partition),
     )
 
 
 async def finish(
-    records: list[Any], rt: Runtime, ctx: FetchContext, *, prefix: str, context: dict[str, Any]
+    records: list[Any],
+    rt: Runtime,
+    ctx: FetchContext,
+    *,
+    prefix: str,
+    context: dict[str, Any],
+    drift_source: str | None = None,
 ) -> Prepared:
-    """Validate + dedup, quarantine the rejected, upsert the valid, back up the processed batch."""
+    """Validate + dedup, check drift, quarantine the rejected, upsert the valid, back up the batch.
+
+    ``drift_source`` names the batch's baseline (see :func:`pipelines.ingest.drift.baseline_source`);
+    the drift checks run when the runtime has them. ``TaskFailed`` from them propagates (the message
+    goes back to the queue); ``BatchQuarantined`` quarantines the whole batch and returns.
+    """
     cfg, store = rt.cfg, rt.store
     metric("RecordsFetched", len(records))
     prepared = await asyncio.to_thread(
@@ -256,11 +290,23 @@ async def finish(
         version_field=cfg.version_field,
         version_kind=cfg.version_kind,
         validator=rt.validator,
+        keep_frames=rt.drift is not None,
     )
-    metric("RecordsValid", prepared.n_valid)
-    metric("DuplicatesDropped", prepared.duplicates)
     for expectation, count in prepared.failed_expectations.items():
         metric("ExpectationFailures", count, expectation=expectation)
+    if rt.drift is not None:
+        from observe.checks import BatchQuarantined
+
+        ctx.gate.check()  # the baseline lives in DynamoDB: no call after a throttle
+        try:
+            await asyncio.to_thread(rt.drift.check, prepared, drift_source or prefix)
+        except BatchQuarantined as exc:
+            await _quarantine_batch(rt, f"quarantine/{prefix}.anomaly.json", records, prepared, exc, context)
+            return prepared
+        finally:
+            prepared.frame = prepared.accepted = None  # the batch's DataFrames are not needed past here
+    metric("RecordsValid", prepared.n_valid)
+    metric("DuplicatesDropped", prepared.duplicates)
     if prepared.rejected:
         await _quarantine(rt, f"quarantine/{prefix}.json", prepared.rejected, context)
     ctx.gate.check()
@@ -303,6 +349,37 @@ async def _quarantine(rt: Runtime, key: str, rejected: list[Rejection], context:
     reasons = sorted({r for rej in rejected for r in rej.reasons})
     log.warning("records quarantined", key=key, count=len(rejected), reasons=reasons[:10])
     await asyncio.to_thread(rt.store.quarantine, key, rejected, **context)
+
+
+async def _quarantine_batch(
+    rt: Runtime,
+    key: str,
+    records: list[Any],
+    prepared: Prepared,
+    exc: InputAnomalyError,
+    context: dict[str, Any],
+) -> None:
+    """The drift action ``quarantine_batch``: every record of the batch, as it arrived, in one
+    quarantine document with the anomaly report; nothing of it is upserted or copied to processed/.
+
+    Each record's reasons are the batch's reason plus its own row-level ones, if it had any.
+    """
+    reason = f"input anomaly: {', '.join(sorted({a.check for a in exc.anomalies if a.action == exc.action}))}"
+    reason += f" -> {exc.action}"
+    # Rejection keeps the very record object it was given, so identity finds each one's reasons.
+    row_reasons = {id(rej.record): rej.reasons for rej in prepared.rejected}
+    everything = [Rejection(r, [reason, *row_reasons.get(id(r), [])]) for r in records]
+    metric("RecordsQuarantined", len(everything))
+    log.warning(
+        "batch quarantined: input anomaly; nothing of it was loaded",
+        key=key,
+        count=len(everything),
+        checks=sorted({a.check for a in exc.anomalies}),
+        baseline_key=f"{exc.report.pipeline}#{exc.report.source}",
+    )
+    await asyncio.to_thread(
+        rt.store.quarantine, key, everything, **context, reasons=[reason], anomaly=exc.to_dict()
+    )
 
 
 async def _quarantine_message(rt: Runtime, record: Mapping[str, Any], reason: str) -> None:
