@@ -44,6 +44,8 @@ class Resources:
     queue_url: str
     dlq_url: str
     queue_arn: str
+    #: the drift baselines table (``BASELINE_TABLE``), when one was asked for
+    baseline_table: str | None = None
 
 
 def create_resources(
@@ -54,17 +56,21 @@ def create_resources(
     max_receive_count: int = 5,
     visibility_timeout: int = 30,
     region: str = "ap-southeast-1",
+    baseline_table: str | None = None,
 ) -> Resources:
-    """The DynamoDB table (``pk``), the versioned bucket, the queue and its DLQ (redrive policy)."""
+    """The DynamoDB table (``pk``), the versioned bucket, the queue and its DLQ (redrive policy);
+    with ``baseline_table``, also the drift baselines table (``pk`` string, as terraform makes it)."""
     import boto3
 
     ddb = boto3.client("dynamodb", region_name=region)
-    ddb.create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    for name in (table, baseline_table):
+        if name:
+            ddb.create_table(
+                TableName=name,
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
     s3 = boto3.client("s3", region_name=region)
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
@@ -85,7 +91,7 @@ def create_resources(
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    return Resources(table, bucket, queue_url, dlq_url, queue_arn)
+    return Resources(table, bucket, queue_url, dlq_url, queue_arn, baseline_table)
 
 
 def lambda_sqs_record(

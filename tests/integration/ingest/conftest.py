@@ -40,6 +40,8 @@ def ingest_aws(ingest_moto: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Re
     monkeypatch.setenv("AWS_ENDPOINT_URL", ingest_moto)
     for k in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS", "AWS_MAX_ATTEMPTS"):
         monkeypatch.delenv(k, raising=False)
+    for k in ("BASELINE_TABLE", "DRIFT_ACTIONS", "DRIFT_WINDOW", "DRIFT_MIN_HISTORY"):
+        monkeypatch.delenv(k, raising=False)  # drift detection is opt-in: see ingest_drift
     suffix = uuid.uuid4().hex[:10]
     res = create_resources(
         table=f"state-{suffix}",
@@ -56,6 +58,19 @@ def ingest_aws(ingest_moto: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Re
     worker.reset_runtime()
     yield res
     worker.reset_runtime()
+
+
+@pytest.fixture
+def ingest_drift(ingest_aws: Resources, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh drift baselines table on moto as BASELINE_TABLE (statistics after 3 batches)."""
+    from observe.checks import DynamoBaselineStore
+
+    name = f"baselines-{uuid.uuid4().hex[:10]}"
+    DynamoBaselineStore(name).create_table()
+    monkeypatch.setenv("BASELINE_TABLE", name)
+    monkeypatch.setenv("DRIFT_MIN_HISTORY", "3")
+    worker.reset_runtime()
+    return name
 
 
 @pytest.fixture
