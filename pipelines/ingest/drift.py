@@ -4,10 +4,13 @@ On when ``BASELINE_TABLE`` is set. For each batch (a fetch task or a push messag
 suite has split the rows, the worker calls :meth:`BatchDrift.check`:
 
 - the whole batch is validated with the suite (GE ``BASIC`` result) for the unexpected rates;
-- the detector profiles the batch's *accepted* rows (structural and row-level checks passed,
-  before deduplication; dtypes inferred from accepted values only, so a rejected ``"12,50"`` in a
-  number column is the row-level check's business, not a schema change) and compares the profile
-  with the baseline of ``ingest#{source}/{partition}`` (``{source}/push`` for pushes);
+- the batch is profiled: ``row_count`` is every JSON-object record that arrived; columns, dtypes
+  and null rates are those of the *accepted* rows (structural and row-level checks passed, before
+  deduplication; dtypes inferred from accepted values only), so one rejected ``"12,50"`` in a
+  number column stays the row-level check's business instead of reading as a schema change, and
+  a surge of invalid rows is an ``unexpected_rate`` anomaly, not a ``row_count`` one;
+- the profile is compared with the baseline of ``ingest#{source}/{partition}`` (``{source}/push``
+  for pushes);
 - anomalies are logged (``input anomaly``) and counted (``InputAnomalies{check}``) by the detector,
   which then applies ``DRIFT_ACTIONS``: ``warn`` returns, ``quarantine_batch`` raises
   ``BatchQuarantined``, ``fail_task`` raises ``TaskFailed``; the worker acts on them.
@@ -66,7 +69,8 @@ class BatchDrift:
         Raises ``BatchQuarantined`` / ``TaskFailed`` (``observe.checks``) when an anomaly's action
         says so, and DynamoDB errors (throttles included) from the baseline store.
         """
-        from observe.checks import DriftDetector
+        from observe.checks import BatchQuarantined, DriftDetector, TaskFailed
+        from observe.checks.drift import profile_frame
 
         if prepared.frame is None or prepared.accepted is None or len(prepared.frame) == 0:
             return None
@@ -79,4 +83,17 @@ class BatchDrift:
             min_history=self.min_history,
             actions=self.actions,
         )
-        return detector.observe(prepared.accepted, suite_result)
+        # DriftDetector.observe profiles one frame; here the volume is what arrived and the rest is
+        # what was accepted (see the module docstring), so its steps run with that profile, in its order.
+        profile = profile_frame(prepared.accepted, suite_result)
+        profile["rows"] = len(prepared.frame)
+        report = detector.compare(profile, self.store.history(detector.key))
+        detector._emit(report)  # the one InputAnomalies metric and warning line per anomaly
+        if report.action in (None, "warn"):
+            self.store.append(detector.key, profile, keep=self.window)
+            report.baseline_updated = True
+        if report.action == "fail_task":
+            raise TaskFailed(report)
+        if report.action == "quarantine_batch":
+            raise BatchQuarantined(report)
+        return report
