@@ -19,6 +19,11 @@ locals {
     KEY_FIELD     = var.key_field
     VERSION_FIELD = var.version_field
   })
+  # Only the worker checks drift: the scheduler gets neither the table nor the rights to it.
+  worker_env = merge(local.pipeline_env, {
+    BASELINE_TABLE = aws_dynamodb_table.baselines.name
+    DRIFT_ACTIONS  = var.drift_actions
+  })
 
   kms_statements = var.kms_key_arn == null ? [] : [{
     sid        = "PipelineKey"
@@ -77,6 +82,34 @@ resource "aws_sqs_queue" "scheduler_dlq" {
 
 resource "aws_dynamodb_table" "records" {
   name                        = "${var.name_prefix}-ingest-records"
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "pk"
+  deletion_protection_enabled = var.table.deletion_protection
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = var.kms_key_arn
+  }
+
+  tags = var.tags
+}
+
+# ---------------------------------------------------------------- DynamoDB: drift baselines
+
+# One item per pipeline#source/partition: the profiles of the last accepted batches (observe.checks
+# DynamoBaselineStore; optimistic writes on a version attribute). Derived data, but losing it
+# silences the drift checks for min_history batches, so it is protected like the records table.
+resource "aws_dynamodb_table" "baselines" {
+  name                        = "${var.name_prefix}-ingest-baselines"
   billing_mode                = "PAY_PER_REQUEST"
   hash_key                    = "pk"
   deletion_protection_enabled = var.table.deletion_protection
@@ -253,7 +286,7 @@ module "worker" {
   log_level                      = var.log_level
   log_retention_days             = var.log_retention_days
   metrics_namespace              = var.metrics_namespace
-  environment_variables          = local.pipeline_env
+  environment_variables          = local.worker_env
   kms_key_arn                    = var.kms_key_arn
   permissions_boundary_arn       = var.permissions_boundary_arn
   tracing_mode                   = var.tracing_mode
@@ -266,6 +299,12 @@ module "worker" {
         sid        = "UpsertRecords"
         actions    = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
         resources  = [aws_dynamodb_table.records.arn]
+        conditions = []
+      },
+      {
+        sid        = "DriftBaselines"
+        actions    = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+        resources  = [aws_dynamodb_table.baselines.arn]
         conditions = []
       },
       {

@@ -43,6 +43,16 @@ output "table_arn" {
   value       = aws_dynamodb_table.records.arn
 }
 
+output "baseline_table_name" {
+  description = "Name of the drift baselines table (BASELINE_TABLE of the worker; key pk = ingest#source/partition)."
+  value       = aws_dynamodb_table.baselines.name
+}
+
+output "baseline_table_arn" {
+  description = "ARN of the drift baselines table."
+  value       = aws_dynamodb_table.baselines.arn
+}
+
 output "backup_bucket" {
   description = "Name of the versioned backup bucket (raw/, processed/, quarantine/)."
   value       = aws_s3_bucket.backup.bucket

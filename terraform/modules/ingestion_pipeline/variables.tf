@@ -62,6 +62,20 @@ variable "version_field" {
   }
 }
 
+variable "drift_actions" {
+  type        = string
+  description = "DRIFT_ACTIONS of the worker: per drift check (row_count, null_rate, unexpected_rate, schema), warn | quarantine_batch | fail_task, as check=action pairs separated by commas; checks not named warn. DRIFT_WINDOW / DRIFT_MIN_HISTORY go in extra_environment."
+  default     = "row_count=warn,null_rate=warn,unexpected_rate=warn,schema=warn"
+
+  validation {
+    condition = alltrue([
+      for entry in split(",", var.drift_actions) :
+      trimspace(entry) == "" || can(regex("^\\s*(row_count|null_rate|unexpected_rate|schema)\\s*=\\s*(warn|quarantine_batch|fail_task)\\s*$", entry))
+    ])
+    error_message = "drift_actions must be check=action pairs separated by commas; checks: row_count, null_rate, unexpected_rate, schema; actions: warn, quarantine_batch, fail_task."
+  }
+}
+
 variable "extra_environment" {
   type        = map(string)
   description = "Further pipeline settings for both functions (VERSION_KIND, FETCH_CONCURRENCY, PAGES_PER_TASK, ...; see pipelines/ingest/config.py)."
@@ -163,7 +177,7 @@ variable "table" {
   type = object({
     deletion_protection = optional(bool, true)
   })
-  description = "DynamoDB table options (on-demand billing, PITR and SSE are always on)."
+  description = "Options of the records and drift-baselines DynamoDB tables (on-demand billing, PITR and SSE are always on)."
   default     = {}
 }
 
