@@ -3,8 +3,10 @@
 Starts moto (DynamoDB, versioned S3, SQS with a DLQ) and the local paginated source API on
 127.0.0.1, then: an EventBridge cron tick -> scheduler -> SQS -> worker (driven like Lambda's SQS
 poller) over 1,200 records with duplicates, out-of-order versions and ~3% malformed records, a
-429 from the source on the way, and one pushed batch. Prints what a user wants to see: the log
-lines, the counts, the DynamoDB state, the quarantine and the metrics.
+429 from the source on the way, and one pushed batch; then a late page of only 5 records, which
+the drift checks (baselines in a DynamoDB table, ``BASELINE_TABLE``) report as a row-count
+collapse. Prints what a user wants to see: the log lines, the counts, the DynamoDB state, the
+quarantine, the drift anomaly and the metrics.
 
 Run: ``.venv/bin/python -m demo.ingest``.
 """
@@ -29,7 +31,12 @@ ENV_KEYS = (
     "MAX_PAGES",
     "PAGES_PER_TASK",
     "FETCH_RETRIES",
+    "BASELINE_TABLE",
+    "DRIFT_ACTIONS",
+    "DRIFT_MIN_HISTORY",
 )
+#: the drift checks' key of the cron tasks' batches (no partition)
+BASELINE_KEY = "ingest#source/_"
 
 
 def _metric_totals(text: str) -> dict[str, float]:
@@ -67,7 +74,7 @@ def main() -> None:
     captured = io.StringIO()
     olog.configure(level="INFO", stream=captured)
     with moto_server(), source_api(ds.pages) as source:
-        res = create_resources(visibility_timeout=1)
+        res = create_resources(visibility_timeout=1, baseline_table="ingest-baselines")
         os.environ.update(
             SOURCE_URL=source.url,
             TABLE_NAME=res.table,
@@ -77,6 +84,10 @@ def main() -> None:
             MAX_PAGES=str(len(ds.pages)),
             PAGES_PER_TASK="3",
             FETCH_RETRIES="1",
+            BASELINE_TABLE=res.baseline_table or "",
+            # the tick's 4 tasks form the baseline; a schema change would stop a task, the rest warns
+            DRIFT_MIN_HISTORY="4",
+            DRIFT_ACTIONS="schema=fail_task",
         )
         print(
             f"  source: {len(ds.pages)} pages, {ds.n_records} records, {len(ds.latest)} keys, "
@@ -100,6 +111,7 @@ def run_and_show(res: Any, ds: Any, source: Any, captured: io.StringIO) -> None:
     """Run a cron tick, a push and the worker; then print logs, counts, state, quarantine, metrics."""
     import boto3
 
+    from observe.checks import DynamoBaselineStore
     from pipelines.ingest import scheduler, worker
     from pipelines.ingest.local import LocalContext, drain, read_queue
 
@@ -120,9 +132,25 @@ def run_and_show(res: Any, ds: Any, source: Any, captured: io.StringIO) -> None:
     boto3.client("sqs").send_message(QueueUrl=res.queue_url, MessageBody=json.dumps(push))
     stats = drain(worker.handler, res.queue_url, res.queue_arn, timeout=120)
 
+    # A late page with 5 records, against a baseline of 4 batches of ~300: a row-count collapse.
+    late = [
+        {"id": f"late-{i}", "version": 1, "updated_at": "2026-01-05T10:00:00Z", "name": f"late {i}",
+         "amount": 10.0 * i, "currency": "SGD"}
+        for i in range(1, 6)
+    ]  # fmt: skip
+    source.set_pages([*ds.pages, late])
+    late_run = {"pages": 1, "start_page": len(ds.pages) + 1, "correlation_id": "demo-late-0001"}
+    scheduler.handler(late_run, LocalContext(function_name="ingest-scheduler"))
+    late_stats = drain(worker.handler, res.queue_url, res.queue_arn, timeout=60)
+
     heading("What the functions logged (the worker's info lines and library lines elided)")
     lines = captured.getvalue().splitlines()
-    keep = ('"logger":"observe"', '"logger":"observe.batch"', '"logger":"pipelines.ingest')
+    keep = (
+        '"logger":"observe"',
+        '"logger":"observe.batch"',
+        '"logger":"pipelines.ingest',
+        '"logger":"observe.checks',
+    )
     shown = [
         ln
         for ln in lines
@@ -138,6 +166,7 @@ def run_and_show(res: Any, ds: Any, source: Any, captured: io.StringIO) -> None:
         f"worker invocations: {stats.invocations}, messages done: {stats.deleted}, "
         f"returned to the queue: {stats.reported_failed}, in the DLQ: {len(read_queue(res.dlq_url))}"
     )
+    print(f"  late page: {late_stats.invocations} invocation, {late_stats.deleted} message done")
     print(f"  source requests by status: {dict(sorted(source.status_counts().items()))}")
 
     heading("DynamoDB: the newest valid version of each key")
@@ -166,6 +195,20 @@ def run_and_show(res: Any, ds: Any, source: Any, captured: io.StringIO) -> None:
     print(
         f"  backup: {len(versions)} object versions under raw/ for {len(ds.pages)} pages "
         "(pages fetched again after the 429 add versions under the same keys)"
+    )
+
+    heading(f"Drift: the late page against its baseline ({BASELINE_KEY} in {res.baseline_table})")
+    for line in captured.getvalue().splitlines():
+        if '"message":"input anomaly"' in line:
+            doc = json.loads(line)
+            print(
+                f"  {doc['level']}: {doc['check']} -> {doc['action']}: {doc['detail']} "
+                f"(correlation id {doc['correlation_id']})"
+            )
+    history = DynamoBaselineStore(res.baseline_table).history(BASELINE_KEY)
+    print(
+        f"  baseline: {len(history)} accepted batches, rows {[p['rows'] for p in history]}; "
+        f"'warn' loads the batch: late-1..5 in DynamoDB: {all(f'late-{i}' in by_key for i in range(1, 6))}"
     )
 
     heading("Metrics over the run (sums; for latencies, the number of values)")
