@@ -30,8 +30,11 @@ def free_port() -> int:
 @contextmanager
 def moto_server(port: int | None = None) -> Iterator[str]:
     """Start ``ThreadedMotoServer``, point ``AWS_ENDPOINT_URL`` at it, yield the URL, stop it."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one INFO line per request otherwise
     port = port or free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -21,7 +21,7 @@ HEADER = "x-correlation-id"
 _current: ContextVar[str | None] = ContextVar("observe_correlation_id", default=None)
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/=+-]{0,127}")
 # An id that looks like an NRIC/FIN or an email is refused: ids end up in every log line.
-_PERSONAL = re.compile(r"[STFGM]\d{7}[A-Z]|@", re.IGNORECASE)
+_PERSONAL = re.compile(r"(?<![A-Za-z0-9])[STFGM]\d{7}[A-Z](?![A-Za-z0-9])|@", re.IGNORECASE)
 
 
 def new_id() -> str:

@@ -39,7 +39,8 @@ _PATTERNS: dict[str, str] = {
     "pem": r"-----BEGIN [A-Z0-9 ]+-----.*?(?:-----END [A-Z0-9 ]+-----|\Z)",
     "jwt": r"eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){1,4}",
     "bearer": r"(?i:\b(?:bearer|dpop|basic)\s+)[A-Za-z0-9._~+/=-]+",
-    "nric": r"(?i:[STFGM]\d{7}[A-Z])",
+    # Not inside a longer alphanumeric run: a hex id such as a UUID ("...8f7200773e1b...") is not an NRIC.
+    "nric": r"(?<![A-Za-z0-9])(?i:[STFGM]\d{7}[A-Z])(?![A-Za-z0-9])",
     "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
     "aws_key": r"(?:AKIA|ASIA)[A-Z0-9]{16}",
 }

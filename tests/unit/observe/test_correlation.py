@@ -135,3 +135,7 @@ def test_propagation_helpers_carry_the_current_id() -> None:
         assert correlation.eventbridge_detail(detail) == {"a": 1, "correlation_id": "cid-out"}
         assert detail == {"a": 1}  # the input is not modified
     assert correlation.http_headers() == {}
+
+
+def test_hex_ids_with_an_nric_shaped_run_are_accepted() -> None:
+    assert correlation.from_event({"correlation_id": "5e6bf7200773e1b2"}) == "5e6bf7200773e1b2"

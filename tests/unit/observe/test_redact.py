@@ -160,3 +160,12 @@ def test_no_generated_secret_survives(observe_capture, case, through_stdlib) -> 
     assert text, "nothing was logged"
     core = secret.split("\n")[1] if secret.startswith("-----BEGIN") else secret
     assert secret not in text and (len(core) < 8 or core not in text)
+
+
+def test_ids_that_merely_contain_an_nric_shape_are_left_alone() -> None:
+    ids = ["1d3c2a8f-7200-4b1e-9f72-00773e1b2c4d", "8f7200773e1b", "F7200773EA12BC", "msg-af7200773e"]
+    for text in ids:
+        assert redact_text(text) == text
+    assert redact_text("nric_S1234567D,T7654321A;(f1234567x)") == (
+        "nric_[REDACTED:nric],[REDACTED:nric];([REDACTED:nric])"
+    )
