@@ -235,7 +235,9 @@ def test_no_record_is_lost_or_duplicated_under_faults(
     # the faults really happened, and replays were counted no-ops rather than errors
     assert sum(observe_capture.metric_values("Throttles", source="http-429")) >= 1
     assert sum(observe_capture.metric_values("Throttles", source="aws-throttling")) >= 1
-    assert proxy.throttled["PutItem"] >= 200
+    # The burst stops its invocation at the first write that outlasts botocore's 3 attempts, so how
+    # much of it is used depends on timing; at least those 3 attempts were throttled.
+    assert proxy.throttled["PutItem"] >= 3
     assert sum(observe_capture.metric_values("RecordsStale")) > 0
     counts = source.status_counts()
     assert counts.get(429, 0) >= 6 and counts.get(500, 0) >= MAX_RECEIVE

@@ -505,28 +505,31 @@ class FapiServer:
                     form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
                 endpoint = parts.path
                 try:
+                    # The reply is computed and the event recorded before anything is sent, so a
+                    # client that has its answer always finds the event in the trail.
+                    reply: tuple[int, str, str, dict[str, str] | None]
                     if method == "GET" and endpoint == "/.well-known/openid-configuration":
-                        self._send(200, json.dumps(server.discovery()), "application/json")
+                        reply = (200, json.dumps(server.discovery()), "application/json", None)
                     elif method == "GET" and endpoint == "/jwks":
-                        self._send(200, json.dumps(server.public_jwks()), "application/json")
+                        reply = (200, json.dumps(server.public_jwks()), "application/json", None)
                     elif method == "POST" and endpoint == "/par":
                         status, pushed = server.par(form, headers.get("dpop"))
-                        self._send(status, json.dumps(pushed), "application/json")
+                        reply = (status, json.dumps(pushed), "application/json", None)
                     elif method == "GET" and endpoint == "/authorize":
-                        location = server.authorize(query, headers)
-                        self.send_response(302)
-                        self.send_header("Location", location)
-                        self.send_header("Content-Length", "0")
-                        self.end_headers()
+                        reply = (302, "", "text/plain", {"Location": server.authorize(query, headers)})
                     elif method == "POST" and endpoint == "/token":
-                        self._send(
-                            200, json.dumps(server.token(form, headers.get("dpop"))), "application/json"
+                        reply = (
+                            200,
+                            json.dumps(server.token(form, headers.get("dpop"))),
+                            "application/json",
+                            None,
                         )
                     elif method == "GET" and endpoint == "/userinfo":
-                        self._send(200, server.userinfo(headers), "application/jwt")
+                        reply = (200, server.userinfo(headers), "application/jwt", None)
                     else:
                         raise OAuthError(404, "not_found", endpoint)
                     server.events.append({"endpoint": endpoint, "status": "ok"})
+                    self._send(*reply)
                 except OAuthError as err:
                     server.events.append(
                         {

@@ -146,6 +146,9 @@ def observed_incident(observe_capture: Any, lambda_context: Any) -> tuple[list[d
             _record({"page": 3, "fail": True}, "run-7", "m-3"),
         ]
     }
+    # The largest Lambda size: MemoryUtilization must not depend on what else this test process
+    # has loaded (pandas, great_expectations...), or its alarm would fire beside the one under test.
+    lambda_context.memory_limit_in_mb = 10240
     response = worker(event, lambda_context)
     assert response == {"batchItemFailures": [{"itemIdentifier": "m-3"}]}
     lines, emf = split_docs(json.loads(x) for x in observe_capture.text.splitlines())
