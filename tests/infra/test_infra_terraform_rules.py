@@ -163,7 +163,7 @@ def test_tables_have_pitr_and_sse(terraform_files: dict[Path, dict[str, Any]]) -
         for kind, name, body in rules.blocks(parsed, "resource")
         if kind == "aws_dynamodb_table"
     ]
-    assert {n for n, _ in tables} == {"records", "replay"}
+    assert {n for n, _ in tables} == {"records", "replay", "baselines"}
     for name, body in tables:
         assert body["hash_key"] == "pk" and body["billing_mode"] == "PAY_PER_REQUEST", name
         assert body["point_in_time_recovery"][0]["enabled"] is True, name

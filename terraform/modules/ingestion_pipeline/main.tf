@@ -297,13 +297,13 @@ module "worker" {
     [
       {
         sid        = "UpsertRecords"
-        actions    = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+        actions    = ["dynamodb:GetItem", "dynamodb:PutItem"]
         resources  = [aws_dynamodb_table.records.arn]
         conditions = []
       },
       {
         sid        = "DriftBaselines"
-        actions    = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+        actions    = ["dynamodb:GetItem", "dynamodb:PutItem"]
         resources  = [aws_dynamodb_table.baselines.arn]
         conditions = []
       },
