@@ -66,7 +66,7 @@ def test_the_worker_may_read_and_write_baseline_items_and_nothing_else_there() -
     on_baselines = {sid: s for sid, s in worker.items() if "baselines" in s[1]}
     assert on_baselines == {
         "DriftBaselines": (
-            {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+            {"dynamodb:GetItem", "dynamodb:PutItem"},
             "aws_dynamodb_table.baselines.arn",
         )
     }
