@@ -18,11 +18,14 @@ import json
 import os
 from collections import defaultdict
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from demo.show import heading, render
 
+OUT = Path("out/demo")
 ENV_KEYS = (
+    "SERVICE_NAME",
     "SOURCE_URL",
     "TABLE_NAME",
     "BACKUP_BUCKET",
@@ -67,7 +70,8 @@ def main() -> None:
     from pipelines.ingest.local import create_resources
 
     heading("Ingest pipeline: cron -> scheduler -> SQS -> worker -> DynamoDB + S3 (moto, local source API)")
-    ds = generate_dataset(seed=42, n_records=1200, page_size=100, malformed_rate=0.03)
+    # 10% malformed: enough (>= 100 records) for the quarantine alarm to fire, for the triage demo
+    ds = generate_dataset(seed=42, n_records=1200, page_size=100, malformed_rate=0.1)
     saved = {k: os.environ.get(k) for k in ENV_KEYS}
     # Everything observe writes (and boto3's / moto's stdlib logs, bridged) goes to a buffer;
     # the sections below print from it.
@@ -111,9 +115,15 @@ def run_and_show(res: Any, ds: Any, source: Any, captured: io.StringIO) -> None:
     """Run a cron tick, a push and the worker; then print logs, counts, state, quarantine, metrics."""
     import boto3
 
+    from emulator.scenario import as_service, save_run
     from observe.checks import DynamoBaselineStore
     from pipelines.ingest import scheduler, worker
     from pipelines.ingest.local import LocalContext, drain, read_queue
+
+    # As terraform deploys them: each function with its SERVICE_NAME (the dashboards and alarms
+    # select on it).
+    schedule = as_service("ingest-scheduler", scheduler.handler)
+    work = as_service("ingest-worker", worker.handler)
 
     tick = {
         "id": "demo-tick-0001",
@@ -122,7 +132,7 @@ def run_and_show(res: Any, ds: Any, source: Any, captured: io.StringIO) -> None:
         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "detail": {},
     }
-    planned = scheduler.handler(tick, LocalContext(function_name="ingest-scheduler"))
+    planned = schedule(tick, LocalContext(function_name="ingest-scheduler"))
     push = {
         "records": [
             {"id": "push-1", "version": 1, "name": "pushed", "amount": 3.5, "currency": "EUR"},
@@ -130,7 +140,7 @@ def run_and_show(res: Any, ds: Any, source: Any, captured: io.StringIO) -> None:
         ]
     }
     boto3.client("sqs").send_message(QueueUrl=res.queue_url, MessageBody=json.dumps(push))
-    stats = drain(worker.handler, res.queue_url, res.queue_arn, timeout=120)
+    stats = drain(work, res.queue_url, res.queue_arn, timeout=120)
 
     # A late page with 5 records, against a baseline of 4 batches of ~300: a row-count collapse.
     late = [
@@ -140,8 +150,8 @@ def run_and_show(res: Any, ds: Any, source: Any, captured: io.StringIO) -> None:
     ]  # fmt: skip
     source.set_pages([*ds.pages, late])
     late_run = {"pages": 1, "start_page": len(ds.pages) + 1, "correlation_id": "demo-late-0001"}
-    scheduler.handler(late_run, LocalContext(function_name="ingest-scheduler"))
-    late_stats = drain(worker.handler, res.queue_url, res.queue_arn, timeout=60)
+    schedule(late_run, LocalContext(function_name="ingest-scheduler"))
+    late_stats = drain(work, res.queue_url, res.queue_arn, timeout=60)
 
     heading("What the functions logged (the worker's info lines and library lines elided)")
     lines = captured.getvalue().splitlines()
@@ -215,6 +225,11 @@ def run_and_show(res: Any, ds: Any, source: Any, captured: io.StringIO) -> None:
     for name, value in sorted(_metric_totals(captured.getvalue()).items()):
         if not name.startswith(("Duration", "MaxMemory", "MemoryUtil", "ColdStart")):
             print(f"  {name:<80} {value:g}")
+
+    # What the triage demo reads next: every line as CloudWatch Logs would hold it, and the
+    # quarantine and DLQ as they are now (the emulator stops when this demo ends).
+    saved = save_run(captured.getvalue().splitlines(), res.bucket, res.dlq_url, OUT)
+    print(f"\n  saved for the triage: {', '.join(str(p) for p in saved.values())}")
 
 
 if __name__ == "__main__":

@@ -29,9 +29,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlparse
+
+from emulator.httpserver import LocalServer
 
 THROTTLE_BODIES = {
     "ProvisionedThroughputExceededException": {
@@ -66,7 +68,7 @@ class FaultProxy:
         self.calls: dict[str, int] = {}
         self.throttled: dict[str, int] = {}
         self.url = ""
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LocalServer | None = None
 
     # --- scripting -----------------------------------------------------------------------------
     def throttle_next(
@@ -186,7 +188,7 @@ class FaultProxy:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        server = LocalServer(("127.0.0.1", port), Handler)
         server.daemon_threads = True
         server.request_queue_size = 128
         self._server = server

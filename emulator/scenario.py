@@ -113,7 +113,7 @@ def _settings(values: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _as_service(name: str, handler: Any) -> Any:
+def as_service(name: str, handler: Any) -> Any:
     """``handler`` run as terraform would deploy it: with ``SERVICE_NAME`` set to ``name``."""
 
     def run(event: dict[str, Any], context: Any) -> Any:
@@ -218,14 +218,14 @@ def run_scenario(
                     invoked_function_arn=f"arn:aws:lambda:ap-southeast-1:123456789012:function:{SCHEDULER}",
                     log_group_name=f"/aws/lambda/{SCHEDULER}",
                 )
-                _as_service(SCHEDULER, scheduler.handler)(
+                as_service(SCHEDULER, scheduler.handler)(
                     {"pages": len(ds.pages), "correlation_id": run_id}, ctx
                 )
-                work = _as_service(WORKER, worker.handler)
+                work = as_service(WORKER, worker.handler)
                 drain(work, res.queue_url, res.queue_arn, timeout=120)
                 # the later run over another partition, which meets the 429
                 plan = {"pages": 1, "partitions": [THROTTLED_PARTITION], "correlation_id": throttled_id}
-                _as_service(SCHEDULER, scheduler.handler)(plan, LocalContext(function_name=SCHEDULER))
+                as_service(SCHEDULER, scheduler.handler)(plan, LocalContext(function_name=SCHEDULER))
                 drain(work, res.queue_url, res.queue_arn, timeout=60)
             finally:
                 olog.reset()
@@ -256,7 +256,12 @@ def _from_lambda(line: str) -> bool:
 
 
 def write_outputs(result: ScenarioResult, out_dir: str | Path) -> dict[str, Path]:
-    """Save the run as ``demo/triage.py`` reads it: the lines, the quarantine mirror, the DLQ.
+    """Save the run as ``demo/triage.py`` reads it (see :func:`save_run`)."""
+    return save_run(result.lines, result.bucket, result.dlq_url, out_dir)
+
+
+def save_run(lines: list[str], bucket: str, dlq_url: str, out_dir: str | Path) -> dict[str, Path]:
+    """Save a run as ``demo/triage.py`` reads it: the lines, the quarantine mirror, the DLQ.
 
     ``ingest.jsonl`` holds every line observe wrote; ``s3/quarantine/...`` every quarantine object
     under its S3 key (newest version); ``dlq.jsonl`` the DLQ messages (peeked, not deleted).
@@ -268,16 +273,16 @@ def write_outputs(result: ScenarioResult, out_dir: str | Path) -> dict[str, Path
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     logs = out / "ingest.jsonl"
-    logs.write_text("\n".join(result.lines) + "\n", encoding="utf-8")
+    logs.write_text("\n".join(lines) + "\n", encoding="utf-8")
     s3 = boto3.client("s3")
     mirror = out / "s3"
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=result.bucket, Prefix="quarantine/"):
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="quarantine/"):
         for obj in page.get("Contents", []):
             target = mirror / obj["Key"]
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(s3.get_object(Bucket=result.bucket, Key=obj["Key"])["Body"].read())
+            target.write_bytes(s3.get_object(Bucket=bucket, Key=obj["Key"])["Body"].read())
     dlq = out / "dlq.jsonl"
-    messages = peek_queue(result.dlq_url)
+    messages = peek_queue(dlq_url)
     dlq.write_text("".join(json.dumps(m, default=str) + "\n" for m in messages), encoding="utf-8")
     return {"logs": logs, "quarantine": mirror, "dlq": dlq}
 

@@ -23,9 +23,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from emulator.httpserver import LocalServer
 
 CURRENCIES = ("SGD", "USD", "EUR")
 
@@ -110,7 +112,7 @@ class SourceAPI:
         self.plan = plan
         self.requests: list[RequestLog] = []
         self.url = ""
-        self._server: ThreadingHTTPServer | None = None
+        self._server: LocalServer | None = None
         self._thread: threading.Thread | None = None
 
     # --- scripting -----------------------------------------------------------------------------
@@ -229,7 +231,7 @@ class SourceAPI:
             def log_message(self, format: str, *args: Any) -> None:  # quiet
                 return
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = LocalServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, name="source-api", daemon=True)
