@@ -28,8 +28,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def moto_server(port: int | None = None) -> Iterator[str]:
-    """Start ``ThreadedMotoServer``, point ``AWS_ENDPOINT_URL`` at it, yield the URL, stop it."""
+def moto_server(port: int | None = None, *, set_env: bool = True) -> Iterator[str]:
+    """Start ``ThreadedMotoServer``, yield its URL, stop it.
+
+    With ``set_env`` (the default) ``AWS_ENDPOINT_URL`` and fake credentials point at it until it
+    stops; without, the environment is left alone and tests opt in (e.g. with monkeypatch).
+    """
     import logging
 
     from moto.server import ThreadedMotoServer
@@ -40,8 +44,9 @@ def moto_server(port: int | None = None) -> Iterator[str]:
     server.start()
     url = f"http://127.0.0.1:{port}"
     saved = {k: os.environ.get(k) for k in [*FAKE_ENV, "AWS_ENDPOINT_URL"]}
-    os.environ.update(FAKE_ENV)
-    os.environ["AWS_ENDPOINT_URL"] = url
+    if set_env:
+        os.environ.update(FAKE_ENV)
+        os.environ["AWS_ENDPOINT_URL"] = url
     try:
         yield url
     finally:

@@ -6,7 +6,6 @@ for ``checks_aws`` (monkeypatched), so the other suites' servers are left alone.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -15,18 +14,10 @@ import pytest
 from emulator.moto_server import FAKE_ENV, moto_server
 from observe.checks import DynamoBaselineStore
 
-_AWS_VARS = [*FAKE_ENV, "AWS_ENDPOINT_URL"]
-
 
 @pytest.fixture(scope="session")
 def checks_moto() -> Iterator[str]:
-    before = {k: os.environ.get(k) for k in _AWS_VARS}
-    with moto_server() as url:
-        for k, v in before.items():  # opt-in per test, see checks_aws
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with moto_server(set_env=False) as url:  # tests opt in to it, see the fixture below
         yield url
 
 

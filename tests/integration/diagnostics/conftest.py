@@ -20,7 +20,6 @@ import pytest
 from emulator.moto_server import FAKE_ENV, moto_server
 from emulator.scenario import ScenarioResult, publish_to_cloudwatch, run_scenario, write_outputs
 
-_AWS_VARS = [*FAKE_ENV, "AWS_ENDPOINT_URL"]
 _OVERRIDES = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS", "AWS_MAX_ATTEMPTS")
 
 
@@ -49,13 +48,7 @@ def _point_at(mp: pytest.MonkeyPatch, url: str) -> None:
 
 @pytest.fixture(scope="session")
 def diag_moto() -> Iterator[str]:
-    before = {k: os.environ.get(k) for k in _AWS_VARS}
-    with moto_server() as url:
-        for k, v in before.items():  # opt-in per test, see diag_aws
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with moto_server(set_env=False) as url:  # tests opt in to it, see the fixture below
         yield url
 
 

@@ -6,7 +6,6 @@ tests that ask for ``ingest_aws`` (monkeypatched), so other suites' servers are 
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -17,18 +16,10 @@ from emulator.source_api import SourceAPI, source_api
 from pipelines.ingest import worker
 from pipelines.ingest.local import Resources, create_resources
 
-_AWS_VARS = [*FAKE_ENV, "AWS_ENDPOINT_URL"]
-
 
 @pytest.fixture(scope="session")
 def ingest_moto() -> Iterator[str]:
-    before = {k: os.environ.get(k) for k in _AWS_VARS}
-    with moto_server() as url:
-        for k, v in before.items():  # opt-in per test, see ingest_aws
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with moto_server(set_env=False) as url:  # tests opt in to it, see the fixture below
         yield url
 
 
