@@ -187,6 +187,7 @@ def bench_upserts() -> str:
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
+        best_by_label: dict[str, list[float]] = {}
         rows = [
             "| DynamoDB behind | concurrency | writes per round | writes/s (median) | vs sequential |",
             "|---|---:|---:|---:|---:|",
@@ -197,13 +198,37 @@ def bench_upserts() -> str:
                 for c in concurrencies:
                     rates[c].append(_upsert_rate(url, "bench", c, n_seq if c == 1 else n_conc))
             base = statistics.median(rates[1])
+            best_by_label[label] = [statistics.median(rates[c]) / base for c in concurrencies]
             for c in concurrencies:
                 rate = statistics.median(rates[c])
                 n = n_seq if c == 1 else n_conc
                 rows.append(f"| {label} | {c} | {n:,} | {rate:,.0f} | {rate / base:.1f}x |")
         ceiling = statistics.median(_upsert_rate(moto, "bench", 16, n_conc) for _ in range(rounds))
         rows.append(f"| moto direct, no delay (its ceiling) | 16 | {n_conc:,} | {ceiling:,.0f} | - |")
+        cpu_ms = _client_cpu_per_call(stub)
+    best = {label: max(speedups) for label, speedups in best_by_label.items()}
+    verdict = "met" if max(best.values()) >= 8 else "**not met**"
+    rows.append(
+        "\nTarget, at least 8x sequential with a 5 ms round trip: best "
+        + ", ".join(f"{v:.1f}x ({k})" for k, v in best.items())
+        + f" -> {verdict}. The client spends {cpu_ms:.2f} ms of CPU per conditional PutItem (boto3: "
+        "serialise, sign, parse; measured as process time over sequential calls), and one Python process "
+        "runs that on one core at a time, so concurrency can at most turn a (5 ms + that) call into "
+        "that alone: the ceiling here is about (5 + c) / c."
+    )
     return "\n".join(rows)
+
+
+def _client_cpu_per_call(endpoint: str, n: int = 200) -> float:
+    """CPU milliseconds the boto3 client spends per PutItem (sequential, so no thread contention)."""
+    import boto3
+
+    ddb = boto3.client("dynamodb", endpoint_url=endpoint)
+    ddb.put_item(TableName="bench", Item={"pk": {"S": "warm"}, "version": {"N": "1"}})
+    cpu = time.process_time()
+    for i in range(n):
+        ddb.put_item(TableName="bench", Item={"pk": {"S": f"cpu-{i}"}, "version": {"N": "1"}})
+    return (time.process_time() - cpu) / n * 1000
 
 
 # --- 3. observed overhead ---------------------------------------------------------------------
@@ -358,9 +383,9 @@ def main() -> None:
         + bench_observed(),
     ]
     notes = (
-        "moto, the fault proxy and the latency-only stand-in each run in their own process; the client "
-        "(boto3, thread pool) spends ~1 ms of CPU per call, moto ~2.5 ms per conditional PutItem, so on this "
-        "machine the concurrent rate against moto is bounded by moto's CPU, not by the 5 ms round trip."
+        "moto, the fault proxy and the latency-only stand-in each run in their own process; moto spends "
+        "~2.5 ms of CPU per conditional PutItem, so on this machine the concurrent rate against moto is "
+        "bounded by moto's CPU (its no-delay ceiling above), not by the 5 ms round trip."
     )
     load = f"Load average (1 min) at start / end of the run: {load_before:.1f} / {os.getloadavg()[0]:.1f}."
     write("ingest", "Ingest pipeline", "\n\n".join(parts) + "\n\n" + notes + "\n\n" + load)
