@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import secrets
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 
 from demo.show import heading, render
+from emulator.env import scoped_env
 from observe import logging as olog
 
 PERSON = {"X-Custom-NRIC": "S9912370B", "X-Custom-UUID": "0d5c2a3e-5b1f-4c1e-9d7a-8e6f4a2b1c00"}
@@ -39,20 +38,6 @@ def _mask_url(url: str) -> str:
 
 def _step(n: int, text: str) -> None:
     print(f"  {n}. {text}")
-
-
-@contextmanager
-def _env(**values: str) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def _walk(http: httpx.Client, base: str, *, expect_iss: bool) -> tuple[httpx.Response, str, str]:
@@ -141,7 +126,7 @@ def main() -> None:
         http = stack.enter_context(httpx.Client(timeout=15, follow_redirects=False))
 
         print("\n-- legacy Singpass v2 against MockPass (no PAR, no DPoP; PKCE, JWE ID token)")
-        with _env(SINGPASS_MODE="legacy", SINGPASS_ISSUER=mp.issuer, **common):
+        with scoped_env({"SINGPASS_MODE": "legacy", "SINGPASS_ISSUER": mp.issuer, **common}):
             reset_runtime()
             done, callback_url, login_cookie = _walk(http, base, expect_iss=False)
             print(f"     session claims (masked): {json.dumps(_session_claims(done))}")
@@ -161,7 +146,7 @@ def main() -> None:
             )
         )
         fapi_env = {**common, "SINGPASS_USERINFO": "true", "SESSION_CLAIMS": "name"}
-        with _env(SINGPASS_MODE="fapi", SINGPASS_ISSUER=fapi.issuer, **fapi_env):
+        with scoped_env({"SINGPASS_MODE": "fapi", "SINGPASS_ISSUER": fapi.issuer, **fapi_env}):
             reset_runtime()
             done, _, _ = _walk(http, base, expect_iss=True)
             print(f"     session claims (masked): {json.dumps(_session_claims(done))}")

@@ -63,6 +63,7 @@ def _metric_totals(text: str) -> dict[str, float]:
 
 def main() -> None:
     """Start the emulator, run the pipeline, print what happened, stop the emulator."""
+    from emulator.env import scoped_env
     from emulator.moto_server import moto_server
     from emulator.source_api import Fault, generate_dataset, source_api
     from observe import logging as olog
@@ -72,12 +73,11 @@ def main() -> None:
     heading("Ingest pipeline: cron -> scheduler -> SQS -> worker -> DynamoDB + S3 (moto, local source API)")
     # 10% malformed: enough (>= 100 records) for the quarantine alarm to fire, for the triage demo
     ds = generate_dataset(seed=42, n_records=1200, page_size=100, malformed_rate=0.1)
-    saved = {k: os.environ.get(k) for k in ENV_KEYS}
     # Everything observe writes (and boto3's / moto's stdlib logs, bridged) goes to a buffer;
     # the sections below print from it.
     captured = io.StringIO()
     olog.configure(level="INFO", stream=captured)
-    with moto_server(), source_api(ds.pages) as source:
+    with scoped_env({}, also_restore=ENV_KEYS), moto_server(), source_api(ds.pages) as source:
         res = create_resources(visibility_timeout=1, baseline_table="ingest-baselines")
         os.environ.update(
             SOURCE_URL=source.url,
@@ -103,11 +103,6 @@ def main() -> None:
             run_and_show(res, ds, source, captured)
         finally:
             olog.reset()
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
     worker.reset_runtime()
 
 

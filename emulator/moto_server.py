@@ -6,10 +6,11 @@ picks the endpoint up from the standard environment variable.
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from emulator.env import scoped_env
 
 FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -43,16 +44,9 @@ def moto_server(port: int | None = None, *, set_env: bool = True) -> Iterator[st
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     url = f"http://127.0.0.1:{port}"
-    saved = {k: os.environ.get(k) for k in [*FAKE_ENV, "AWS_ENDPOINT_URL"]}
-    if set_env:
-        os.environ.update(FAKE_ENV)
-        os.environ["AWS_ENDPOINT_URL"] = url
+    env = {**FAKE_ENV, "AWS_ENDPOINT_URL": url} if set_env else {}
     try:
-        yield url
+        with scoped_env(env):
+            yield url
     finally:
         server.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v

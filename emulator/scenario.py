@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 import random
 import uuid
@@ -40,6 +39,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from emulator.env import scoped_env
 
 SCHEDULER = "ingest-scheduler"
 THROTTLED_PARTITION = "eu"
@@ -87,30 +88,8 @@ class ScenarioResult:
         return f"{WORKER}-RecordsQuarantined-{self.environment}"
 
 
-@contextmanager
-def quiet_moto() -> Iterator[None]:
-    """Silence moto's per-request log (werkzeug INFO lines) while the block runs."""
-    werkzeug = logging.getLogger("werkzeug")
-    level = werkzeug.level
-    werkzeug.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        werkzeug.setLevel(level)
-
-
-@contextmanager
-def _settings(values: dict[str, str]) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in _ENV_KEYS}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+def _settings(values: dict[str, str]) -> Any:
+    return scoped_env(values, also_restore=_ENV_KEYS)
 
 
 def as_service(name: str, handler: Any) -> Any:
@@ -194,7 +173,7 @@ def run_scenario(
             "FETCH_RETRIES": "1",
             "HTTP_TIMEOUT": "2",
         }
-        with _settings(settings), quiet_moto():
+        with _settings(settings):
             worker.reset_runtime()
             telemetry.reset_cold_start()
             try:
@@ -334,7 +313,7 @@ def incident(out_dir: str | Path | None = None, **kwargs: Any) -> Iterator[Scena
     from emulator.moto_server import moto_server
     from observe import logging as olog
 
-    with moto_server(), quiet_moto():
+    with moto_server():  # it keeps moto's per-request log quiet
         try:
             result = run_scenario(**kwargs)
             olog.configure(level="WARNING")  # the harness's own boto3 chatter stays off the terminal
