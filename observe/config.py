@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from typing import Any
 
 ENVIRONMENTS: tuple[str, ...] = ("dev", "stg", "prd")
 _DEFAULT_LEVEL = {"dev": "DEBUG", "stg": "INFO", "prd": "INFO"}
@@ -33,12 +35,45 @@ def log_level() -> str:
     return level
 
 
-def require(*names: str) -> dict[str, str]:
-    """The named environment variables, or one error listing every missing one."""
-    missing = [n for n in names if not os.environ.get(n)]
+def require(*names: str, env: Mapping[str, str] | None = None, context: str = "") -> dict[str, str]:
+    """The named variables (from ``env``, default the process environment), or one error listing
+    every missing one; ``context`` (e.g. ``"ingest pipeline"``) leads the message."""
+    env = os.environ if env is None else env
+    missing = [n for n in names if not env.get(n)]
     if missing:
+        lead = f"{context}: " if context else ""
         raise ConfigError(
-            f"missing required environment variable(s): {', '.join(missing)} "
+            f"{lead}missing required environment variable(s): {', '.join(missing)} "
             "(set them on the function, e.g. in terraform's `environment` block)"
         )
-    return {n: os.environ[n] for n in names}
+    return {n: env[n] for n in names}
+
+
+def number(
+    env: Mapping[str, str],
+    name: str,
+    default: float,
+    *,
+    minimum: float,
+    integer: bool = False,
+    exclusive: bool = False,
+    unit: str = "",
+    error: type[ConfigError] = ConfigError,
+) -> Any:
+    """A numeric setting from ``env``: ``default`` when unset or empty, else checked against ``minimum``.
+
+    The error names the variable, the value and what it must be, e.g.
+    ``UPSERT_CONCURRENCY='zero' must be an integer >= 1``.
+    """
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    what = ("an integer" if integer else "a number") + (f" of {unit}" if unit else "")
+    problem = error(f"{name}={raw!r} must be {what} {'>' if exclusive else '>='} {minimum:g}")
+    try:
+        value: float = int(raw) if integer else float(raw)
+    except ValueError:
+        raise problem from None
+    if value != value or value < minimum or (exclusive and value == minimum):  # NaN fails too
+        raise problem
+    return value

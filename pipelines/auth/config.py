@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from observe.config import number
 from pipelines.auth.errors import AuthConfigError
 
 REQUIRED = (
@@ -86,16 +87,7 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def _number(env: Mapping[str, str], name: str, default: float, minimum: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise AuthConfigError(f"{name}={raw!r} is not a number") from None
-    if value < minimum:
-        raise AuthConfigError(f"{name}={raw!r} is below the minimum {minimum:g}")
-    return value
+    return float(number(env, name, default, minimum=minimum, error=AuthConfigError))
 
 
 def _url(name: str, value: str, *, secure: bool) -> str:

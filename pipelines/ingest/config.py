@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from observe.config import ENVIRONMENTS, ConfigError
+from observe.config import ENVIRONMENTS, ConfigError, number, require
 
 DEFAULT_SUITE = Path(__file__).parent / "suites" / "records.json"
 VERSION_KINDS = ("auto", "number", "timestamp")
@@ -99,29 +99,11 @@ def parse_drift_actions(raw: str | None) -> tuple[tuple[str, str], ...]:
 
 
 def _int(env: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} must be an integer >= {minimum}") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={raw!r} must be an integer >= {minimum}")
-    return value
+    return int(number(env, name, default, minimum=minimum, integer=True))
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} must be a number of seconds > 0") from None
-    if value <= 0:
-        raise ConfigError(f"{name}={raw!r} must be a number of seconds > 0")
-    return value
+    return float(number(env, name, default, minimum=0, exclusive=True, unit="seconds"))
 
 
 def load(required: tuple[str, ...], env: Mapping[str, str] | None = None) -> IngestConfig:
@@ -131,12 +113,7 @@ def load(required: tuple[str, ...], env: Mapping[str, str] | None = None) -> Ing
     one and what it should be.
     """
     env = os.environ if env is None else env
-    missing = [n for n in required if not env.get(n)]
-    if missing:
-        raise ConfigError(
-            f"ingest pipeline: missing required environment variable(s): {', '.join(missing)} "
-            "(set them on the function, e.g. in terraform's `environment` block)"
-        )
+    require(*required, env=env, context="ingest pipeline")
     environment = env.get("ENVIRONMENT", "dev")
     if environment not in ENVIRONMENTS:
         raise ConfigError(f"ENVIRONMENT={environment!r} is not one of {', '.join(ENVIRONMENTS)}")
