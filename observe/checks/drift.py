@@ -208,7 +208,11 @@ class DriftDetector:
         Returns the :class:`DriftReport` (action ``warn`` or ``None``), or raises
         :class:`BatchQuarantined` / :class:`TaskFailed` carrying it.
         """
-        profile = profile_frame(df, suite_result)
+        return self.observe_profile(profile_frame(df, suite_result))
+
+    def observe_profile(self, profile: Profile) -> DriftReport:
+        """:meth:`observe` for a profile the caller built (e.g. volume from what arrived, columns
+        from what was accepted): compare, emit, update the baseline, apply the action."""
         history = self.store.history(self.key)
         report = self.compare(profile, history)
         self._emit(report)

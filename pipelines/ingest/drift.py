@@ -69,7 +69,7 @@ class BatchDrift:
         Raises ``BatchQuarantined`` / ``TaskFailed`` (``observe.checks``) when an anomaly's action
         says so, and DynamoDB errors (throttles included) from the baseline store.
         """
-        from observe.checks import BatchQuarantined, DriftDetector, TaskFailed
+        from observe.checks import DriftDetector
         from observe.checks.drift import profile_frame
 
         if prepared.frame is None or prepared.accepted is None or len(prepared.frame) == 0:
@@ -83,17 +83,8 @@ class BatchDrift:
             min_history=self.min_history,
             actions=self.actions,
         )
-        # DriftDetector.observe profiles one frame; here the volume is what arrived and the rest is
-        # what was accepted (see the module docstring), so its steps run with that profile, in its order.
+        # The volume is what arrived; the columns and rates are what was accepted (see the module
+        # docstring): build that profile, then let the detector do the rest.
         profile = profile_frame(prepared.accepted, suite_result)
         profile["rows"] = len(prepared.frame)
-        report = detector.compare(profile, self.store.history(detector.key))
-        detector._emit(report)  # the one InputAnomalies metric and warning line per anomaly
-        if report.action in (None, "warn"):
-            self.store.append(detector.key, profile, keep=self.window)
-            report.baseline_updated = True
-        if report.action == "fail_task":
-            raise TaskFailed(report)
-        if report.action == "quarantine_batch":
-            raise BatchQuarantined(report)
-        return report
+        return detector.observe_profile(profile)
