@@ -169,7 +169,7 @@ def invocation_span(event: Any, context: Any, name: str, cold_start: bool) -> It
     if not is_enabled():
         yield None
         return
-    from opentelemetry.trace import SpanKind, Status, StatusCode
+    from opentelemetry.trace import SpanKind
 
     trigger, parent, links = _trigger_and_parent(event)
     attributes: dict[str, Any] = {
@@ -195,23 +195,9 @@ def invocation_span(event: Any, context: Any, name: str, cold_start: bool) -> It
         if trigger == "pubsub"
         else SpanKind.INTERNAL
     )
-    tracer = _state["tracer"]
     try:
-        with tracer.start_as_current_span(
-            name,
-            context=parent,
-            kind=kind,
-            attributes=attributes,
-            links=links,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            try:
-                yield span
-            except BaseException as exc:
-                span.record_exception(exc)
-                span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
-                raise
+        with _span(name, context=parent, kind=kind, attributes=attributes, links=links) as span:
+            yield span
     finally:
         provider = _state["provider"]
         if provider is not None and hasattr(provider, "force_flush"):
@@ -224,17 +210,22 @@ def record_span(record: Mapping[str, Any], name: str = "process record") -> Iter
     if not is_enabled():
         yield None
         return
-    from opentelemetry.trace import SpanKind, Status, StatusCode
+    from opentelemetry.trace import SpanKind
 
     links = _links([extract(_sqs_carrier(record))])
     attributes = {"messaging.system": "aws_sqs", "messaging.message.id": str(record.get("messageId", ""))}
+    with _span(name, kind=SpanKind.CONSUMER, links=links, attributes=attributes) as span:
+        yield span
+
+
+@contextmanager
+def _span(name: str, **options: Any) -> Iterator[Any]:
+    """A current span whose error status carries the exception's type only: its message may hold
+    data that must not leave the function (the exception event is recorded as OTel does)."""
+    from opentelemetry.trace import Status, StatusCode
+
     with _state["tracer"].start_as_current_span(
-        name,
-        kind=SpanKind.CONSUMER,
-        links=links,
-        attributes=attributes,
-        record_exception=False,
-        set_status_on_exception=False,
+        name, record_exception=False, set_status_on_exception=False, **options
     ) as span:
         try:
             yield span
