@@ -1,8 +1,9 @@
 """Per-invocation telemetry: cold start, peak memory, and throttle classification.
 
 Throttles are recognised without importing the libraries that raise them: botocore's
-``ClientError`` carries ``response["Error"]["Code"]``; httpx and requests errors carry a
-``response`` with ``status_code`` and ``headers``; a bare response object is accepted too.
+``ClientError`` carries ``response["Error"]["Code"]``; aiodynamo raises one class per DynamoDB
+error code (matched by class name and module); httpx and requests errors carry a ``response``
+with ``status_code`` and ``headers``; a bare response object is accepted too.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ AWS_THROTTLE_CODES: frozenset[str] = frozenset(
         "EC2ThrottledException",
     }
 )  # fmt: skip
+
+#: aiodynamo's exception class names for the throttling codes above (matched without importing it)
+AIODYNAMO_THROTTLES: dict[str, str] = {
+    "ProvisionedThroughputExceeded": "ProvisionedThroughputExceededException",
+    "Throttled": "ThrottlingException",
+    "RequestLimitExceeded": "RequestLimitExceeded",
+    "TransactionInProgress": "TransactionInProgressException",
+    "LimitExceeded": "LimitExceededException",
+}
 
 HTTP_429 = "http-429"
 AWS_THROTTLING = "aws-throttling"
@@ -126,6 +136,12 @@ def classify_throttle(obj: Any) -> Throttle | None:
         seen += 1
         if isinstance(obj, ThrottledError):
             return obj.throttle
+        cls = type(obj)
+        if cls.__module__.startswith("aiodynamo"):
+            if cls.__name__ in AIODYNAMO_THROTTLES:
+                return Throttle(AWS_THROTTLING, AIODYNAMO_THROTTLES[cls.__name__], None)
+            if getattr(obj, "status", None) == 429:  # aiodynamo's UnknownError for an unmapped answer
+                return Throttle(AWS_THROTTLING, "429", None)
         response = getattr(obj, "response", None)
         if isinstance(response, dict):  # botocore ClientError
             error = response.get("Error") or {}

@@ -197,6 +197,11 @@ RUNTIME_KEYS = (
     "AWS_ENDPOINT_URL_SQS",
     "AWS_MAX_ATTEMPTS",
     "AWS_RETRY_MODE",
+    "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ACCESS_KEY_ID",  # new credentials (with the secret and token) mean a new DynamoDB client
+    "AWS_SESSION_TOKEN",
 )
 
 

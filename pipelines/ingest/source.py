@@ -88,6 +88,8 @@ class FetchContext:
     timeout: float
     retries: int
     s3: Any = None  # a boto3 S3 client, for the s3-object adapter
+    #: the invocation's remaining time in ms (the Lambda context's get_remaining_time_in_millis)
+    remaining_ms: Callable[[], int] | None = None
     latencies_ms: list[float] = field(default_factory=list)
     requests: int = 0
 

@@ -34,8 +34,7 @@ import asyncio
 import hashlib
 import json
 import re
-from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +43,7 @@ from observe.batch import aprocess_sqs_batch
 from observe.telemetry import classify_throttle
 from pipelines.ingest import config
 from pipelines.ingest.drift import BatchDrift, baseline_source
+from pipelines.ingest.dynamo import DynamoConnection, EventLoop, RetryPolicy
 from pipelines.ingest.source import (
     BadTaskError,
     FetchContext,
@@ -75,7 +75,7 @@ def push_digest(body: bytes) -> str:
 
 @dataclass
 class Runtime:
-    """What outlives an invocation: settings, clients, the validator, the write pool."""
+    """What outlives an invocation: settings, clients, the validator, the event loop."""
 
     cfg: config.IngestConfig
     store: Store
@@ -86,6 +86,22 @@ class Runtime:
     ssl_context: Any = None
     #: the drift checks when ``BASELINE_TABLE`` is set, else None (no drift detection)
     drift: BatchDrift | None = None
+    #: the execution environment's event loop; the DynamoDB session is bound to it
+    loop: EventLoop | None = None
+    dynamo: DynamoConnection | None = None
+
+    def run(self, coro: Any) -> Any:
+        """Run one invocation's coroutine on the warm loop (see :class:`EventLoop`)."""
+        if self.loop is None:
+            self.loop = EventLoop()
+        return self.loop.run(coro)
+
+    def close(self) -> None:
+        """Close the DynamoDB session on its loop, then the loop (a runtime being replaced)."""
+        if self.loop is not None:
+            self.loop.close(self.dynamo.aclose if self.dynamo is not None else None)
+        if self.dynamo is not None:
+            self.dynamo.close()
 
 
 _runtime: list[Runtime] = []
@@ -104,40 +120,42 @@ def runtime() -> Runtime:
 
     cfg = config.load(config.WORKER_REQUIRED)
     validator = make_validator(cfg.suite_path)
+    dynamo = DynamoConnection.from_env(connections=cfg.upsert_concurrency * cfg.task_concurrency + 4)
     session = boto3.session.Session()
-    pool = Config(max_pool_connections=cfg.upsert_concurrency + cfg.task_concurrency + 4)
-    dynamodb = session.client("dynamodb", config=pool)
+    pool = Config(max_pool_connections=cfg.task_concurrency * 2 + 4)  # S3 copies (and the baselines)
     s3 = session.client("s3", config=pool)
-    if _runtime:
-        _runtime[0].store.executor.shutdown(wait=False)
     store = Store(
-        dynamodb=dynamodb,
+        dynamo=dynamo,
         s3=s3,
         table=cfg.table_name,
         bucket=cfg.backup_bucket,
         key_field=cfg.key_field,
         version_field=cfg.version_field,
-        executor=ThreadPoolExecutor(cfg.upsert_concurrency, thread_name_prefix="upsert"),
         concurrency=cfg.upsert_concurrency,
+        retry=RetryPolicy.from_env(),
     )
     import ssl
 
     import certifi
 
     ssl_context = ssl.create_default_context(cafile=certifi.where())
+    # The drift baselines are one read and one write per batch: boto3 (observe's store) is fine there.
     drift = (
-        BatchDrift.from_config(cfg, client=dynamodb, suite=getattr(validator, "suite", None))
+        BatchDrift.from_config(
+            cfg, client=session.client("dynamodb", config=pool), suite=getattr(validator, "suite", None)
+        )
         if cfg.drift_enabled
         else None
     )
-    _runtime[:] = [Runtime(cfg, store, validator, s3, fp, ssl_context, drift)]
+    reset_runtime()
+    _runtime[:] = [Runtime(cfg, store, validator, s3, fp, ssl_context, drift, EventLoop(), dynamo)]
     return _runtime[0]
 
 
 def reset_runtime() -> None:
-    """Forget the warm runtime (tests that change settings in place)."""
+    """Forget the warm runtime, closing its session and loop (tests that change settings in place)."""
     if _runtime:
-        _runtime[0].store.executor.shutdown(wait=False)
+        _runtime[0].close()
     _runtime.clear()
 
 
@@ -145,11 +163,18 @@ def reset_runtime() -> None:
 def ingest_worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Lambda entry point for the SQS event source mapping (``ReportBatchItemFailures`` on)."""
     rt = runtime()
-    return asyncio.run(process_batch(event, rt))
+    return rt.run(
+        process_batch(event, rt, remaining_ms=getattr(context, "get_remaining_time_in_millis", None))
+    )
 
 
-async def process_batch(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]:
-    """Run every message of an SQS batch as its own task; the partial batch response."""
+async def process_batch(
+    event: Mapping[str, Any], rt: Runtime, *, remaining_ms: Callable[[], int] | None = None
+) -> dict[str, Any]:
+    """Run every message of an SQS batch as its own task; the partial batch response.
+
+    ``remaining_ms`` (the Lambda context's ``get_remaining_time_in_millis``) bounds the retries.
+    """
     import httpx
 
     cfg = rt.cfg
@@ -167,6 +192,7 @@ async def process_batch(event: Mapping[str, Any], rt: Runtime) -> dict[str, Any]
             timeout=cfg.http_timeout,
             retries=cfg.fetch_retries,
             s3=rt.s3,
+            remaining_ms=remaining_ms,
         )
 
         async def one(record: Mapping[str, Any]) -> None:
@@ -310,7 +336,7 @@ async def finish(
     if prepared.rejected:
         await _quarantine(rt, f"quarantine/{prefix}.json", prepared.rejected, context)
     ctx.gate.check()
-    result = await asyncio.to_thread(store.upsert, prepared.valid, ctx.gate)
+    result = await store.upsert(prepared.valid, ctx.gate, remaining_ms=ctx.remaining_ms)
     for ms in result.latencies_ms:
         metric("UpsertLatency", ms)
     if result.rejected:  # DynamoDB refused them as malformed: quarantine, never drop

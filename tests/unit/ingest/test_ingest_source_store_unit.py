@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
@@ -18,7 +17,7 @@ from pipelines.ingest.source import (
     parse_object,
     parse_page,
 )
-from pipelines.ingest.store import Store, UnstorableRecord, to_dynamo
+from pipelines.ingest.store import Store, UnstorableRecord, attribute_value
 
 
 def test_parse_page_accepts_the_contract_and_names_what_is_wrong() -> None:
@@ -70,26 +69,29 @@ def test_unknown_adapters_and_bad_page_numbers_are_bad_tasks() -> None:
     assert adapter_for({"adapter": "s3-object"}).name == "s3-object"
 
 
-def test_to_dynamo_makes_decimals_and_refuses_non_finite_numbers() -> None:
-    assert to_dynamo({"a": 1.5, "b": [0.1, {"c": 2}], "d": "x"}) == {
-        "a": Decimal("1.5"),
-        "b": [Decimal("0.1"), {"c": 2}],
-        "d": "x",
+def test_attribute_value_keeps_number_text_and_refuses_what_dynamodb_cannot_hold() -> None:
+    assert attribute_value({"a": 1.5, "b": [0.1, {"c": 2}], "d": "x", "e": True, "f": None}) == {
+        "M": {
+            "a": {"N": "1.5"},
+            "b": {"L": [{"N": "0.1"}, {"M": {"c": {"N": "2"}}}]},
+            "d": {"S": "x"},
+            "e": {"BOOL": True},
+            "f": {"NULL": True},
+        }
     }
+    assert attribute_value(Decimal("12.50")) == {"N": "12.50"}
+    assert attribute_value(b"\x00\xff") == {"B": "AP8="}
     with pytest.raises(UnstorableRecord, match=r"b\[1\]: nan is not a finite number"):
-        to_dynamo({"b": [1.0, float("nan")]})
+        attribute_value({"b": [1.0, float("nan")]})
+    with pytest.raises(UnstorableRecord, match=r"when: datetime cannot be stored"):
+        import datetime
+
+        attribute_value({"when": datetime.datetime(2026, 1, 1)})
 
 
 def test_item_keeps_every_field_plus_pk_and_the_correlation_id() -> None:
     store = Store(
-        dynamodb=None,
-        s3=None,
-        table="t",
-        bucket="b",
-        key_field="id",
-        version_field="version",
-        executor=ThreadPoolExecutor(1),
-        concurrency=1,
+        dynamo=None, s3=None, table="t", bucket="b", key_field="id", version_field="version", concurrency=1
     )
     with correlation.scope("cid-123"):
         item = store.item({"id": "a", "version": 3, "amount": 1.25, "tags": ["x"], "note": None})
