@@ -187,7 +187,8 @@ class Clients:
         import boto3
         from botocore.config import Config
 
-        from pipelines.ingest.dynamo import DynamoConnection, EventLoop
+        from pipelines.ingest.aio import EventLoop
+        from pipelines.ingest.dynamo import DynamoConnection
         from pipelines.ingest.store import Store
 
         top = max(CONCURRENCIES)
@@ -432,7 +433,7 @@ def bench_observed() -> str:
     from emulator.source_api import generate_dataset
     from observe import logging as olog
     from pipelines.ingest import config, worker
-    from pipelines.ingest.dynamo import EventLoop
+    from pipelines.ingest.aio import EventLoop
     from pipelines.ingest.local import LocalContext
     from pipelines.ingest.store import Store
     from pipelines.ingest.validation import make_validator

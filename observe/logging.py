@@ -252,6 +252,6 @@ def _install_stdlib_bridge(level: int) -> None:
         root.removeHandler(handler)
     root.addHandler(StructlogHandler())
     root.setLevel(level)
-    # botocore is chatty at DEBUG; keep it at INFO unless asked for explicitly.
-    for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "httpcore"):
+    # botocore is chatty at DEBUG (aiodynamo logs every request body); keep them at INFO.
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer", "httpcore", "aiodynamo", "aiohttp"):
         _stdlib_logging.getLogger(noisy).setLevel(max(level, 20))

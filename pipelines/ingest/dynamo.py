@@ -4,14 +4,9 @@ Why not boto3 here: at a 5 ms round trip boto3 spends 1.5-3.6 ms of client CPU p
 PutItem, so a thread pool of them stalls on the GIL near 4-6x sequential; aiodynamo with aiohttp
 spends a fraction of that on the event loop (figures in docs/ingest.md and docs/benchmarks.md).
 
-- :class:`EventLoop` is the execution environment's event loop: the handler runs each
-  invocation on it (instead of ``asyncio.run``, which makes and closes a loop per call), so the
-  aiohttp session and its kept-alive connections live across invocations. After each invocation
-  the tasks it left (a killed batch, a cancelled fetch) are cancelled, as ``asyncio.run`` does.
-- :class:`DynamoConnection` is the aiodynamo ``Client`` on one ``aiohttp.ClientSession``,
-  opened lazily on the running loop; used on another loop (a test's, or after the loop was
-  replaced) it opens a new session there and closes the old one, so a session is never used
-  off the loop it is bound to.
+- :class:`DynamoConnection` is the aiodynamo ``Client`` on one aiohttp session
+  (:class:`~pipelines.ingest.aio.LoopSession`), bound to the worker's warm event loop
+  (:class:`~pipelines.ingest.aio.EventLoop`): one session per execution environment.
 - :meth:`DynamoConnection.send` makes exactly one HTTP request and raises aiodynamo's
   exceptions; retries are the caller's (:class:`RetryPolicy`), bounded by the invocation's
   remaining time.
@@ -26,22 +21,20 @@ else the container credentials endpoint, else the shared credentials file.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import os
 import random
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from observe.config import ConfigError, number
+from pipelines.ingest.aio import LoopSession
 
 if TYPE_CHECKING:
     import aiohttp
     from aiodynamo.client import Client
     from aiodynamo.credentials import Credentials
-
-T = TypeVar("T")
 
 #: per-request timeout (seconds); the invocation's remaining time may cut it shorter
 REQUEST_TIMEOUT = 10.0
@@ -129,49 +122,6 @@ class RetryPolicy:
         return remaining_ms is None or remaining_ms - delay * 1000.0 > self.reserve_ms
 
 
-class EventLoop:
-    """The execution environment's event loop, reused by every invocation (see the module doc)."""
-
-    def __init__(self) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    @property
-    def loop(self) -> asyncio.AbstractEventLoop:
-        if self._loop is None or self._loop.is_closed():
-            self._loop = asyncio.new_event_loop()
-        return self._loop
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` to completion in a copy of the caller's context (correlation id, ...)."""
-        loop = self.loop
-        task = loop.create_task(coro, context=contextvars.copy_context())
-        try:
-            return loop.run_until_complete(task)
-        finally:
-            self._cancel_leftovers(loop)
-
-    @staticmethod
-    def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
-        left = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for t in left:
-            t.cancel()
-        if left:
-            loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
-
-    def close(self, before: Callable[[], Awaitable[None]] | None = None) -> None:
-        """Run ``before()`` (closing sessions) on the loop, then close it."""
-        loop, self._loop = self._loop, None
-        if loop is None or loop.is_closed():
-            return
-        try:
-            if before is not None and not loop.is_running():
-                loop.run_until_complete(before())
-            self._cancel_leftovers(loop)
-            loop.run_until_complete(loop.shutdown_default_executor())
-        finally:
-            loop.close()
-
-
 @dataclass(frozen=True)
 class _SignedHost:
     """aiodynamo's aiohttp backend, sending the ``Host`` header aiodynamo signed.
@@ -207,12 +157,10 @@ class DynamoConnection:
         self.endpoint = endpoint
         self.region = region
         self.credentials = credentials
-        self.connections = connections
         self.timeout = timeout
-        self._session: aiohttp.ClientSession | None = None
+        self.session = LoopSession(connections=connections)
         self._client: Client | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self.sessions_opened = 0
+        self._for: aiohttp.ClientSession | None = None
 
     @classmethod
     def from_env(cls, *, connections: int = 64) -> DynamoConnection:
@@ -221,54 +169,28 @@ class DynamoConnection:
             endpoint=endpoint_url(), region=region(), credentials=credentials(), connections=connections
         )
 
+    @property
+    def sessions_opened(self) -> int:
+        return self.session.opened
+
     def client(self) -> Client:
-        """The client for the running loop, opening (or re-opening) the session on it."""
-        loop = asyncio.get_running_loop()
-        if (
-            self._client is not None
-            and self._loop is loop
-            and self._session is not None
-            and not self._session.closed
-        ):
+        """The client for the running loop's session (made again when the session is new)."""
+        session = self.session.get()
+        if self._client is not None and self._for is session:
             return self._client
-        self._abandon()
-        import aiohttp
         from aiodynamo.client import Client
         from aiodynamo.http.aiohttp import AIOHTTP
         from yarl import URL
 
-        connector = aiohttp.TCPConnector(limit=self.connections, limit_per_host=self.connections)
-        self._session = aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None))
-        http: Any = AIOHTTP(self._session)
+        http: Any = AIOHTTP(session)
         url = URL(self.endpoint) if self.endpoint else None
         if url is not None and url.host and not url.is_default_port():
             http = _SignedHost(http, url.host)
         self._client = Client(
-            http,
-            self.credentials,
-            self.region,
-            endpoint=url,
-            throttle_config=_one_attempt(),
+            http, self.credentials, self.region, endpoint=url, throttle_config=_one_attempt()
         )
-        self._loop = loop
-        self.sessions_opened += 1
+        self._for = session
         return self._client
-
-    def _abandon(self) -> None:
-        """Drop the session: closed on its loop when that loop is idle, else its sockets are dropped."""
-        session, loop = self._session, self._loop
-        self._session = self._client = self._loop = None
-        if session is None or session.closed:
-            return
-        try:
-            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is None and loop is not None and not loop.is_closed() and not loop.is_running():
-            loop.run_until_complete(session.close())
-        elif session.connector is not None:
-            # No one can await the close on that loop now: drop its transports, so nothing leaks.
-            session.connector._close()
 
     async def send(
         self, action: str, payload: Mapping[str, Any], *, timeout: float | None = None
@@ -280,13 +202,13 @@ class DynamoConnection:
 
     async def aclose(self) -> None:
         """Close the session (on its own loop)."""
-        session, self._session, self._client, self._loop = self._session, None, None, None
-        if session is not None and not session.closed:
-            await session.close()
+        self._client = self._for = None
+        await self.session.aclose()
 
     def close(self) -> None:
         """Close from outside any running loop (a runtime being replaced, a test's teardown)."""
-        self._abandon()
+        self._client = self._for = None
+        self.session.close()
 
 
 _ONE_ATTEMPT: list[Any] = []

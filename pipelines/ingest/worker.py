@@ -42,8 +42,9 @@ from observe import correlation, get_logger, metric, observed
 from observe.batch import aprocess_sqs_batch
 from observe.telemetry import classify_throttle
 from pipelines.ingest import config
+from pipelines.ingest.aio import EventLoop, LoopSession
 from pipelines.ingest.drift import BatchDrift, baseline_source
-from pipelines.ingest.dynamo import DynamoConnection, EventLoop, RetryPolicy
+from pipelines.ingest.dynamo import DynamoConnection, RetryPolicy
 from pipelines.ingest.source import (
     BadTaskError,
     FetchContext,
@@ -89,6 +90,8 @@ class Runtime:
     #: the execution environment's event loop; the DynamoDB session is bound to it
     loop: EventLoop | None = None
     dynamo: DynamoConnection | None = None
+    #: the source API's aiohttp session, on the same loop
+    source_http: LoopSession | None = None
 
     def run(self, coro: Any) -> Any:
         """Run one invocation's coroutine on the warm loop (see :class:`EventLoop`)."""
@@ -97,11 +100,19 @@ class Runtime:
         return self.loop.run(coro)
 
     def close(self) -> None:
-        """Close the DynamoDB session on its loop, then the loop (a runtime being replaced)."""
+        """Close the sessions on their loop, then the loop (a runtime being replaced)."""
+
+        async def close_sessions() -> None:
+            if self.dynamo is not None:
+                await self.dynamo.aclose()
+            if self.source_http is not None:
+                await self.source_http.aclose()
+
         if self.loop is not None:
-            self.loop.close(self.dynamo.aclose if self.dynamo is not None else None)
-        if self.dynamo is not None:
-            self.dynamo.close()
+            self.loop.close(close_sessions)
+        for held in (self.dynamo, self.source_http):
+            if held is not None:
+                held.close()  # bound to another loop (a test's): dropped without that loop
 
 
 _runtime: list[Runtime] = []
@@ -148,7 +159,10 @@ def runtime() -> Runtime:
         else None
     )
     reset_runtime()
-    _runtime[:] = [Runtime(cfg, store, validator, s3, fp, ssl_context, drift, EventLoop(), dynamo)]
+    source_http = LoopSession(connections=cfg.fetch_concurrency, ssl=ssl_context)
+    _runtime[:] = [
+        Runtime(cfg, store, validator, s3, fp, ssl_context, drift, EventLoop(), dynamo, source_http)
+    ]
     return _runtime[0]
 
 
@@ -175,42 +189,38 @@ async def process_batch(
 
     ``remaining_ms`` (the Lambda context's ``get_remaining_time_in_millis``) bounds the retries.
     """
-    import httpx
-
     cfg = rt.cfg
     gate = ThrottleGate()
-    limits = httpx.Limits(
-        max_connections=cfg.fetch_concurrency, max_keepalive_connections=cfg.fetch_concurrency
+    if rt.source_http is None:
+        rt.source_http = LoopSession(connections=cfg.fetch_concurrency, ssl=rt.ssl_context)
+    # one warm aiohttp session for the source, kept across invocations
+    ctx = FetchContext(
+        source_url=cfg.source_url,
+        http=rt.source_http.get(),
+        gate=gate,
+        semaphore=asyncio.Semaphore(cfg.fetch_concurrency),
+        timeout=cfg.http_timeout,
+        retries=cfg.fetch_retries,
+        s3=rt.s3,
+        remaining_ms=remaining_ms,
     )
-    verify = rt.ssl_context if rt.ssl_context is not None else True
-    async with httpx.AsyncClient(limits=limits, timeout=cfg.http_timeout, verify=verify) as http:
-        ctx = FetchContext(
-            source_url=cfg.source_url,
-            http=http,
-            gate=gate,
-            semaphore=asyncio.Semaphore(cfg.fetch_concurrency),
-            timeout=cfg.http_timeout,
-            retries=cfg.fetch_retries,
-            s3=rt.s3,
-            remaining_ms=remaining_ms,
-        )
 
-        async def one(record: Mapping[str, Any]) -> None:
-            try:
-                await process_message(record, rt, ctx)
-            except Exception as exc:
-                throttle = classify_throttle(exc)
-                if throttle is not None:
-                    gate.trip(throttle)  # nothing else in this invocation may call out
-                else:
-                    metric("TasksFailed", 1)  # throttle stops count as Throttles, not task failures
-                raise
-
+    async def one(record: Mapping[str, Any]) -> None:
         try:
-            return await aprocess_sqs_batch(event, one, concurrency=cfg.task_concurrency)
-        finally:
-            for ms in ctx.latencies_ms:
-                metric("FetchLatency", ms)
+            await process_message(record, rt, ctx)
+        except Exception as exc:
+            throttle = classify_throttle(exc)
+            if throttle is not None:
+                gate.trip(throttle)  # nothing else in this invocation may call out
+            else:
+                metric("TasksFailed", 1)  # throttle stops count as Throttles, not task failures
+            raise
+
+    try:
+        return await aprocess_sqs_batch(event, one, concurrency=cfg.task_concurrency)
+    finally:
+        for ms in ctx.latencies_ms:
+            metric("FetchLatency", ms)
 
 
 async def process_message(record: Mapping[str, Any], rt: Runtime, ctx: FetchContext) -> None:

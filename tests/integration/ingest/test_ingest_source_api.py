@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
 
 from emulator.source_api import Fault, SourceAPI
@@ -21,7 +21,7 @@ PAGES = [[{"id": f"k{p}-{i}", "version": 1} for i in range(3)] for p in range(1,
 async def fetch(
     api: SourceAPI, task: dict[str, Any], *, concurrency: int = 4, timeout: float = 2.0, retries: int = 1
 ):
-    async with httpx.AsyncClient() as http:
+    async with aiohttp.ClientSession() as http:
         ctx = FetchContext(
             source_url=api.url,
             http=http,
@@ -103,3 +103,14 @@ async def test_a_429_stops_all_requests_at_once_with_its_retry_after(source: Sou
     assert statuses == [(1, 200), (2, 429)], "nothing may be requested after the 429"
     with pytest.raises(ThrottledError):  # the gate refuses any later request of the invocation
         err.value.ctx.gate.check()  # type: ignore[attr-defined]
+
+
+async def test_a_refused_connection_is_retried_then_fails_the_task_naming_it() -> None:
+    from types import SimpleNamespace
+
+    from emulator.moto_server import free_port
+
+    nobody = SimpleNamespace(url=f"http://127.0.0.1:{free_port()}/records")
+    with pytest.raises(SourceError, match=r"page-000001: ClientConnectorError") as err:
+        await fetch(nobody, {"start_page": 1, "end_page": 1}, retries=2)  # type: ignore[arg-type]
+    assert err.value.ctx.requests == 3  # type: ignore[attr-defined]

@@ -16,7 +16,8 @@ from emulator.dynamodb import check_placeholders, parse_condition
 from observe.config import ConfigError
 from observe.telemetry import ThrottledError, classify_throttle
 from pipelines.ingest import dynamo
-from pipelines.ingest.dynamo import DynamoConnection, EventLoop, RetryPolicy, endpoint_url, region
+from pipelines.ingest.aio import EventLoop
+from pipelines.ingest.dynamo import DynamoConnection, RetryPolicy, endpoint_url, region
 from pipelines.ingest.source import ThrottleGate
 from pipelines.ingest.store import Store
 
@@ -239,13 +240,15 @@ def test_the_session_is_bound_to_a_live_loop_and_reopened_on_another() -> None:
     conn = DynamoConnection(endpoint="http://127.0.0.1:9", region="ap-southeast-1", credentials=None)  # type: ignore[arg-type]
     host = EventLoop()
 
-    async def client_id() -> int:
-        return id(conn.client())
+    async def client_and_session() -> tuple[Any, Any]:
+        return conn.client(), conn.session.get()
 
-    first = host.run(client_id())
-    assert host.run(client_id()) == first and conn.sessions_opened == 1, "one session per environment"
-    session = conn._session
-    assert asyncio.run(client_id()) != first and conn.sessions_opened == 2  # another loop: a new session
-    assert session is not None and session.closed, "the old one was closed, not leaked"
-    conn.close()
+    client, session = host.run(client_and_session())
+    assert host.run(client_and_session()) == (client, session), "one session per execution environment"
+    other_client, other_session = asyncio.run(client_and_session())  # another loop: a new session
+    assert other_session is not session and other_client is not client and conn.sessions_opened == 2
+    assert session.closed, "the old one was closed on its idle loop, not leaked"
+    assert other_session.closed is False
+    conn.close()  # its loop is gone: the transports are dropped, the session counts as closed
+    assert other_session.closed
     host.close()
