@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from emulator.env import scoped_env
 
@@ -28,6 +29,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def fix_fifo_redelivery_order() -> None:
+    """Make moto's SQS hand a FIFO group's messages out again in order after a visibility timeout.
+
+    moto (5.2) forgets an in-flight message only when its receive loop reaches it, so when several
+    messages of one group become visible again, the earlier ones are skipped (the group still
+    looks in flight because of the later ones) and a later message is delivered first. SQS
+    releases them together and redelivers in order; this releases every expired in-flight message
+    before each receive. Idempotent; patches the moto running in this process.
+    """
+    from moto.sqs.models import SQSBackend
+
+    original = SQSBackend.receive_message
+    if getattr(original, "_releases_expired", False):
+        return
+
+    def receive_message(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        queue = self.get_queue(queue_name)
+        for message in [m for m in queue.pending_messages if m.visible]:
+            queue.pending_messages.discard(message)
+        return original(self, queue_name, *args, **kwargs)
+
+    receive_message._releases_expired = True  # type: ignore[attr-defined]
+    SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+
+
 @contextmanager
 def moto_server(port: int | None = None, *, set_env: bool = True) -> Iterator[str]:
     """Start ``ThreadedMotoServer``, yield its URL, stop it.
@@ -40,6 +66,7 @@ def moto_server(port: int | None = None, *, set_env: bool = True) -> Iterator[st
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one INFO line per request otherwise
+    fix_fifo_redelivery_order()
     port = port or free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
