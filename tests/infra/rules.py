@@ -195,9 +195,44 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", text)[:3])
 
 
+# The provider versions every module must admit: the one validated and planned here with the real
+# binary, and the 6.x release whose schema the project is checked against (tests/infra/aws_schema).
+PROVIDER_VERSIONS_SUPPORTED = ("5.100.0", "6.62.0")
+
+
+def _padded(version: tuple[int, ...]) -> tuple[int, ...]:
+    return (*version, 0, 0, 0)[:3]
+
+
+def constraint_admits(constraint: str, version: str) -> bool:
+    """Whether a Terraform version constraint ("~> 5.70", ">= 5.100, < 7.0") admits ``version``."""
+    have = _padded(_version_tuple(version))
+    for part in (p.strip() for p in constraint.split(",") if p.strip()):
+        match = re.fullmatch(r"(~>|>=|<=|!=|>|<|=)?\s*(\d+(?:\.\d+){0,2})", part)
+        if not match:
+            raise ValueError(f"cannot read the version constraint {part!r}")
+        op, raw = match.group(1) or "=", match.group(2)
+        given = _version_tuple(raw)
+        want = _padded(given)
+        if op == "~>":
+            # ~> 5.70 means >= 5.70, < 6.0; ~> 5.70.1 means >= 5.70.1, < 5.71.0
+            upper = list(given[:-1]) if len(given) > 1 else list(given)
+            upper[-1] += 1
+            ok = want <= have < _padded(tuple(upper))
+        else:
+            ok = {
+                "=": have == want, "!=": have != want, ">": have > want,
+                ">=": have >= want, "<": have < want, "<=": have <= want,
+            }[op]  # fmt: skip
+        if not ok:
+            return False
+    return True
+
+
 def module_layout(modules_dir: Path) -> list[str]:
     """terraform-aws-modules layout: the four files and a README with a usage example per module;
-    required_version >= 1.5; the aws provider pinned to ~> 5.x where the module uses it."""
+    required_version >= 1.5; where the module uses the aws provider, a constraint that admits every
+    version in PROVIDER_VERSIONS_SUPPORTED and has an upper bound below the next major version."""
     bad = []
     for module in sorted(p for p in modules_dir.iterdir() if p.is_dir()):
         for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"):
@@ -221,8 +256,15 @@ def module_layout(modules_dir: Path) -> list[str]:
         providers = {k: v for entry in tf.get("required_providers", []) for k, v in entry.items()}
         if uses_aws:
             version = str(providers.get("aws", {}).get("version", ""))
-            if not re.fullmatch(r"~>\s*5\.\d+(\.\d+)?", version):
-                bad.append(f"{module}/versions.tf: aws provider version {version!r} is not ~> 5.x")
+            bad += [
+                f"{module}/versions.tf: aws provider version {version!r} does not admit {v}"
+                for v in PROVIDER_VERSIONS_SUPPORTED
+                if not version or not constraint_admits(version, v)
+            ]
+            if version and constraint_admits(version, "7.0.0"):
+                bad.append(
+                    f"{module}/versions.tf: aws provider version {version!r} admits 7.0, never checked"
+                )
     return bad
 
 

@@ -114,7 +114,24 @@ def test_module_layout_rule_catches_a_bad_module() -> None:
     assert any("missing variables.tf" in v for v in found)
     assert any("missing README.md" in v for v in found)
     assert any("not >= 1.5" in v for v in found)
-    assert any("not ~> 5.x" in v for v in found)
+    assert any("admits 7.0" in v for v in found), "an unbounded constraint admits versions nothing checked"
+
+
+@pytest.mark.parametrize(
+    ("constraint", "version", "admitted"),
+    [
+        ("~> 5.70", "5.100.0", True),
+        ("~> 5.70", "6.62.0", False),
+        (">= 5.100, < 7.0", "5.100.0", True),
+        (">= 5.100, < 7.0", "6.62.0", True),
+        (">= 5.100, < 7.0", "5.99.1", False),
+        (">= 5.100, < 7.0", "7.0.0", False),
+        ("~> 5.70.1", "5.71.0", False),
+        ("= 6.62.0", "6.62.0", True),
+    ],
+)
+def test_constraint_admits(constraint: str, version: str, admitted: bool) -> None:
+    assert rules.constraint_admits(constraint, version) is admitted
 
 
 def test_lambda_functions_only_through_observed_lambda(terraform_files: dict[Path, dict[str, Any]]) -> None:
@@ -170,3 +187,18 @@ def test_tables_have_pitr_and_sse(terraform_files: dict[Path, dict[str, Any]]) -
         assert body["server_side_encryption"][0]["enabled"] is True, name
     replay = dict(tables)["replay"]
     assert replay["ttl"][0] == {"attribute_name": "expires_at", "enabled": True}
+
+
+def test_module_layout_refuses_a_constraint_that_shuts_out_provider_6(tmp_path: Path) -> None:
+    """The constraint the modules had before (~> 5.70): a team on provider 6 could not init them."""
+    import shutil
+
+    module = tmp_path / "modules" / "observed_lambda"
+    shutil.copytree(
+        TERRAFORM / "modules" / "observed_lambda", module, ignore=shutil.ignore_patterns(".terraform*")
+    )
+    versions = module / "versions.tf"
+    text = versions.read_text(encoding="utf-8")
+    versions.write_text(text.replace('">= 5.100, < 7.0"', '"~> 5.70"'), encoding="utf-8")
+    found = rules.module_layout(tmp_path / "modules")
+    assert found == [f"{module}/versions.tf: aws provider version '~> 5.70' does not admit 6.62.0"]

@@ -1,5 +1,6 @@
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
+# The region name is read as .id: the same in provider 5.x and 6.x (6.x deprecates .name; 5.x has no .region).
 data "aws_region" "current" {}
 
 data "aws_kms_alias" "ssm" {
@@ -12,7 +13,7 @@ locals {
   retention_days    = coalesce(var.log_retention_days, local.default_retention[var.environment])
   replay_guard      = coalesce(var.replay_guard, var.environment != "dev")
 
-  parameter_arn_prefix = "arn:${data.aws_partition.current.partition}:ssm:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:parameter"
+  parameter_arn_prefix = "arn:${data.aws_partition.current.partition}:ssm:${data.aws_region.current.id}:${data.aws_caller_identity.current.account_id}:parameter"
   parameter_arns       = [for n in values(var.ssm_parameters) : "${local.parameter_arn_prefix}${n}"]
   ssm_key_arn          = var.ssm_kms_key_arn != null ? var.ssm_kms_key_arn : data.aws_kms_alias.ssm[0].target_key_arn
 
@@ -43,7 +44,7 @@ locals {
       actions   = ["kms:Decrypt"]
       resources = [local.ssm_key_arn]
       conditions = [
-        { test = "StringEquals", variable = "kms:ViaService", values = ["ssm.${data.aws_region.current.name}.amazonaws.com"] },
+        { test = "StringEquals", variable = "kms:ViaService", values = ["ssm.${data.aws_region.current.id}.amazonaws.com"] },
         { test = "StringEquals", variable = "kms:EncryptionContext:PARAMETER_ARN", values = local.parameter_arns },
       ]
     },

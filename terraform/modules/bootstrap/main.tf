@@ -1,11 +1,12 @@
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
+# The region name is read as .id: the same in provider 5.x and 6.x (6.x deprecates .name; 5.x has no .region).
 data "aws_region" "current" {}
 
 locals {
   account_id = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
-  region     = data.aws_region.current.name
+  region     = data.aws_region.current.id
   buckets = {
     state     = "${var.project}-tfstate-${local.account_id}"
     artifacts = "${var.project}-artifacts-${local.account_id}"
