@@ -6,9 +6,15 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 EXTRAS := otel,checks,ingest,auth,diagnostics,dev
+# uv installs everything from uv.lock (the exact versions and hashes CI and the Lambda artifacts use);
+# pinned itself, so every machine reads and writes the lock the same way.
+UV_VERSION := 0.13.9
+UV := UV_PROJECT_ENVIRONMENT=$(VENV) $(VENV)/bin/uv
+comma := ,
+UV_EXTRAS := $(addprefix --extra ,$(subst $(comma), ,$(EXTRAS)))
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: demo test install lint unit bench docs clean infra-static
+.PHONY: demo test install lint unit bench docs clean infra-static lock lock-check
 
 demo: install ## the pipelines end to end on the local emulator, with logs, metrics and a report
 	$(PY) -m demo
@@ -24,17 +30,28 @@ include mk/infra.mk
 
 install: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check uv
-	$(VENV)/bin/uv pip install -q --python $(PY) -e '.[$(EXTRAS)]'
+$(VENV)/.installed: pyproject.toml uv.lock $(VENV)/.uv-$(UV_VERSION)
+	$(UV) sync -q --locked --inexact $(UV_EXTRAS) \
+	  || { echo "uv.lock does not match pyproject.toml: run 'make lock' and commit uv.lock"; exit 1; }
 	touch $@
+
+$(VENV)/.uv-$(UV_VERSION):
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	rm -f $(VENV)/.uv-* && touch $@
+
+lock: $(VENV)/.uv-$(UV_VERSION) ## update uv.lock after changing dependencies in pyproject.toml (ARGS=--upgrade for newer versions)
+	$(UV) lock $(ARGS)
+
+lock-check: $(VENV)/.uv-$(UV_VERSION) ## fail when uv.lock and pyproject.toml disagree
+	$(UV) lock --check \
+	  || { echo "uv.lock does not match pyproject.toml: run 'make lock' and commit uv.lock"; exit 1; }
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-lint: install
+lint: install lock-check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -50,4 +67,4 @@ docs: install ## regenerate the generated parts of docs/
 	$(PY) -m dashboards build --out terraform/generated
 
 clean:
-	rm -rf $(VENV) .venv-checkov node_modules tests/infra/tools/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-checkov node_modules tests/infra/tools/node_modules .pytest_cache .mypy_cache .ruff_cache build

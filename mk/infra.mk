@@ -17,7 +17,7 @@ TERRAFORM ?= terraform
 
 .PHONY: infra-check infra-tools infra-terraform infra-checkov infra-workflows infra-rules
 
-infra-check: infra-terraform infra-checkov infra-workflows infra-rules ## terraform, checkov, zizmor, actionlint, house rules
+infra-check: install infra-terraform infra-checkov infra-workflows infra-rules ## terraform, checkov, zizmor, actionlint, house rules
 	@echo "infra-check: all passed"
 
 infra-tools: $(INFRA_VENV)/.installed $(INFRA_NODE)/node_modules/.installed
