@@ -1,8 +1,8 @@
 """The worker's DynamoDB client: ``aiodynamo`` over one aiohttp session, on the worker's own loop.
 
-Why not boto3 here: at a 5 ms round trip boto3 spends 1.5-3.6 ms of client CPU per conditional
-PutItem, so a thread pool of them stalls on the GIL near 4-6x sequential; aiodynamo with aiohttp
-spends a fraction of that on the event loop (figures in docs/ingest.md and docs/benchmarks.md).
+Why not boto3 here: at a 5 ms round trip boto3 spends 1.4-2.4 ms of client CPU per conditional
+PutItem, so a thread pool of them stalls on the GIL near 4.5-6x sequential; aiodynamo with
+aiohttp spends 0.4-1.1 ms on the event loop (figures in docs/ingest.md and docs/benchmarks.md).
 
 - :class:`DynamoConnection` is the aiodynamo ``Client`` on one aiohttp session
   (:class:`~pipelines.ingest.aio.LoopSession`), bound to the worker's warm event loop

@@ -120,6 +120,14 @@ def _error_code(exc: BaseException) -> str:
     return {"ConditionalCheckFailed": "ConditionalCheckFailedException"}.get(name, name)
 
 
+def _message(exc: BaseException) -> str:
+    """The ``message`` of an aiodynamo error (built from DynamoDB's JSON body), else ``str(exc)``."""
+    body = exc.args[0] if exc.args else None
+    if isinstance(body, dict) and body.get("message"):
+        return f"{_error_code(exc)}: {body['message']}"
+    return str(exc)
+
+
 class Store:
     """DynamoDB table + versioned S3 bucket of one pipeline."""
 
@@ -186,7 +194,7 @@ class Store:
                 if code == "ConditionalCheckFailedException":
                     return False
                 if code in ("ValidationException", "SerializationException"):
-                    raise UnstorableRecord(f"DynamoDB refused the item: {exc}") from exc
+                    raise UnstorableRecord(f"DynamoDB refused the item: {_message(exc)}") from exc
                 retry += 1
                 delay = self.retry.delay(retry)
                 if not is_retryable(exc) or not self.retry.allows(

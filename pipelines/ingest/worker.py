@@ -31,6 +31,7 @@ bad fields) is quarantined under ``quarantine/messages/`` with the reason and ac
 from __future__ import annotations
 
 import asyncio
+import atexit
 import hashlib
 import json
 import re
@@ -116,6 +117,7 @@ class Runtime:
 
 
 _runtime: list[Runtime] = []
+_closing_at_exit: list[bool] = []
 
 
 def runtime() -> Runtime:
@@ -158,6 +160,9 @@ def runtime() -> Runtime:
         if cfg.drift_enabled
         else None
     )
+    if not _closing_at_exit:  # the first build in this process: close the sessions when it exits
+        atexit.register(reset_runtime)
+        _closing_at_exit.append(True)
     reset_runtime()
     source_http = LoopSession(connections=cfg.fetch_concurrency, ssl=ssl_context)
     _runtime[:] = [

@@ -186,6 +186,24 @@ async def test_the_store_writes_newest_versions_through_the_standin_with_stale_c
     assert items["k0"]["amount"] == {"N": "1.5"} and "InvalidSignatureException" not in standin.errors
 
 
+async def test_an_item_dynamodb_refuses_comes_back_rejected_with_its_reason(
+    standin: DynamoStandin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = connection(standin.url, monkeypatch)
+    try:
+        result = await make_store(conn, "state").upsert(
+            [{"id": "ok", "version": 1}, {"id": "huge", "version": 1, "amount": 10**40}], ThrottleGate()
+        )
+    finally:
+        await conn.aclose()
+    assert result.upserted == 1 and [r.record["id"] for r in result.rejected] == ["huge"]
+    assert (
+        "ValidationException: Attempting to store more than 38 significant digits"
+        in result.rejected[0].reasons[0]
+    )
+    assert set(standin.tables["state"].items) == {"ok"}
+
+
 async def test_throttles_are_retried_and_one_that_outlasts_the_attempts_stops_the_batch(
     standin: DynamoStandin, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -92,7 +92,9 @@ async def test_stale_writes_are_counted_not_errors_and_malformed_items_are_rejec
     s = store(fake, concurrency=1)
     first = await s.upsert([{"id": f"k{i}", "version": 5} for i in range(10)], ThrottleGate())
     assert (first.upserted, [r.record["id"] for r in first.rejected]) == (9, ["k2"])
-    assert "DynamoDB refused the item" in first.rejected[0].reasons[0]
+    assert first.rejected[0].reasons == [
+        "DynamoDB refused the item: ValidationException: Item size has exceeded"
+    ]
     fake.fail = None
     records = [{"id": f"k{i}", "version": 5 if i % 2 else 6} for i in range(10)]
     result = await s.upsert(records, ThrottleGate())
