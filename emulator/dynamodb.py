@@ -462,6 +462,7 @@ class DynamoStandin:
         self.calls: dict[str, int] = {}
         self.errors: dict[str, int] = {}  # answered error codes, counted
         self.throttled = 0
+        self.connections = 0  # TCP connections accepted: a client that keeps its session reuses them
         self._throttle_budget = 0
         self._throttle_code = "ProvisionedThroughputExceededException"
         self._throttle_ops: set[str] | None = None
@@ -603,6 +604,7 @@ class DynamoStandin:
 
     # --- HTTP ----------------------------------------------------------------------------------
     async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
         try:
             while True:
                 try:
