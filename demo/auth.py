@@ -1,8 +1,9 @@
 """Demo of the Singpass login chain: a scripted login against MockPass, then one with FAPI 2.0.
 
 Starts what it needs on 127.0.0.1: moto (SSM for the keys, DynamoDB for the replay guard), the
-three handlers behind a local HTTP wrapper (as API Gateway would call them), MockPass under its
-restart wrapper, and the FAPI 2.0 test authorization server. Generates the client's keys with
+three functions (login, callback, jwks), each in its own process under ``awslambdaric``, behind a
+local HTTP wrapper (as API Gateway would call them), MockPass under its restart wrapper, and the
+FAPI 2.0 test authorization server. Generates the client's keys with
 ``python -m pipelines.auth``'s own tool, logs a person in, shows the (masked) claims of the
 session, replays the callback to show the replay guard, and prints the logs and metrics the
 handlers wrote. Secrets (codes, verifiers, tokens, keys, the NRIC) are never printed.
@@ -70,6 +71,26 @@ def _session_claims(resp: httpx.Response) -> dict[str, Any]:
     return {k: v for k, v in claims.items() if k not in {"jti"}}
 
 
+#: the chain's functions and handlers, as the auth_chain module deploys them (512 MB, 15 s)
+FUNCTIONS = {
+    "/login": "pipelines.auth.handlers.login.handler",
+    "/callback": "pipelines.auth.handlers.callback.handler",
+    "/jwks": "pipelines.auth.handlers.jwks.handler",
+}
+
+
+def _via_runtime(fn: Any) -> Any:
+    """What API Gateway does with a function's answer: its response, or a 500 if it failed."""
+
+    def call(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+        result = fn.invoke(event)
+        if result.ok:
+            return result.payload
+        return {"statusCode": 500, "body": '{"message":"Internal Server Error"}'}
+
+    return call
+
+
 def _metrics(text: str) -> dict[str, Any]:
     """AuthLogins, AuthFailures by reason and token-exchange latency from the EMF documents."""
     out: dict[str, Any] = {"AuthLogins": 0, "AuthFailures": {}, "TokenExchangeLatency_ms": []}
@@ -89,19 +110,19 @@ def _metrics(text: str) -> dict[str, Any]:
 
 def main() -> None:
     """Run both scripted logins and show what the chain did and wrote."""
+    from emulator.lambda_function import FunctionConfig, LambdaFunction
     from emulator.mockpass import mockpass
     from emulator.moto_server import moto_server
     from pipelines.auth import keys as auth_keys
     from pipelines.auth import local
-    from pipelines.auth.handlers import callback, jwks, login
     from pipelines.auth.replay import create_table
     from pipelines.auth.runtime import reset_runtime
     from tests.support.fapi_server import fapi_server
 
     heading("auth: Singpass login chain (stateless Lambdas) against MockPass and a FAPI 2.0 server")
-    buffer = io.StringIO()
     started = time.perf_counter()
-    olog.configure(level="INFO", stream=buffer)
+    olog.configure(level="WARNING", stream=io.StringIO())  # this harness's own boto3 lines stay out
+    functions: dict[str, LambdaFunction] = {}
     with ExitStack() as stack:
         stack.enter_context(moto_server())
         names, _ = auth_keys.write_to_ssm(f"/auth/demo-{secrets.token_hex(2)}", auth_keys.generate_all())
@@ -109,12 +130,15 @@ def main() -> None:
         create_table(table)
         print(f"  keys generated and written to SSM as SecureString: {', '.join(names.values())}")
         print(f"  replay-guard table: {table} (pk + TTL)")
-        base = stack.enter_context(
-            local.serve({"/login": login.handler, "/callback": callback.handler, "/jwks": jwks.handler})
-        )
+        for path, handler in FUNCTIONS.items():
+            config = FunctionConfig(f"auth-{path.strip('/')}", handler, timeout=15, memory_mb=512)
+            functions[path] = stack.enter_context(LambdaFunction(config))
+        base = stack.enter_context(local.serve({p: _via_runtime(fn) for p, fn in functions.items()}))
         mp = stack.enter_context(mockpass(rp_jwks_endpoint=f"{base}/jwks"))
         print(f"  handlers on {base} (login, callback, jwks); MockPass on {mp.base_url} reading {base}/jwks")
         common = {
+            "ENVIRONMENT": "dev",
+            "LOG_LEVEL": "INFO",
             "CLIENT_ID": "demo-client",
             "REDIRECT_URI": "https://app.example.test/callback",
             "SIGNING_KEY_PARAM": names["signing"],
@@ -126,8 +150,11 @@ def main() -> None:
         http = stack.enter_context(httpx.Client(timeout=15, follow_redirects=False))
 
         print("\n-- legacy Singpass v2 against MockPass (no PAR, no DPoP; PKCE, JWE ID token)")
-        with scoped_env({"SINGPASS_MODE": "legacy", "SINGPASS_ISSUER": mp.issuer, **common}):
+        legacy = {"SINGPASS_MODE": "legacy", "SINGPASS_ISSUER": mp.issuer, **common}
+        with scoped_env(legacy):  # this process verifies the session cookie with the same settings
             reset_runtime()
+            for fn in functions.values():
+                fn.update(env=legacy)
             done, callback_url, login_cookie = _walk(http, base, expect_iss=False)
             print(f"     session claims (masked): {json.dumps(_session_claims(done))}")
             replay = http.get(callback_url, headers={"Cookie": login_cookie})
@@ -146,8 +173,11 @@ def main() -> None:
             )
         )
         fapi_env = {**common, "SINGPASS_USERINFO": "true", "SESSION_CLAIMS": "name"}
-        with scoped_env({"SINGPASS_MODE": "fapi", "SINGPASS_ISSUER": fapi.issuer, **fapi_env}):
+        fapi_settings = {"SINGPASS_MODE": "fapi", "SINGPASS_ISSUER": fapi.issuer, **fapi_env}
+        with scoped_env(fapi_settings):
             reset_runtime()
+            for fn in functions.values():
+                fn.update(env=fapi_settings)  # a new configuration: new environments
             done, _, _ = _walk(http, base, expect_iss=True)
             print(f"     session claims (masked): {json.dumps(_session_claims(done))}")
             trail = [
@@ -157,15 +187,22 @@ def main() -> None:
         reset_runtime()
     olog.reset()
 
+    events = sorted((e for fn in functions.values() for e in fn.events), key=lambda e: e.timestamp)
+    written = "\n".join(e.message for e in events if e.message.startswith("{"))
     heading("what the handlers wrote (INFO and up; summaries and EMF)")
     lines = [
         line
-        for line in buffer.getvalue().splitlines()
+        for line in written.splitlines()
         if not json.loads(line).get("logger", "").startswith(("werkzeug", "botocore", "httpx"))
     ]
     render("\n".join(lines))
+    heading("the platform's REPORT lines (each function under awslambdaric; a new environment per mode)")
+    for path, fn in functions.items():
+        for line in fn.lines():
+            if line.startswith("REPORT "):
+                print(f"  {path:<9} {line.strip()}".replace("\t", "  "))
     heading("auth metrics")
-    for name, value in _metrics(buffer.getvalue()).items():
+    for name, value in _metrics(written).items():
         print(f"  {name}: {value}")
     print(f"\n  done in {time.perf_counter() - started:.1f}s")
 

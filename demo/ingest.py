@@ -1,12 +1,13 @@
 """Demo of the ingestion pipeline end to end on the local emulator.
 
 Starts moto (DynamoDB, versioned S3, SQS with a DLQ) and the local paginated source API on
-127.0.0.1, then: an EventBridge cron tick -> scheduler -> SQS -> worker (driven like Lambda's SQS
-poller) over 1,200 records with duplicates, out-of-order versions and ~3% malformed records, a
+127.0.0.1, then: an EventBridge cron tick -> scheduler -> SQS -> worker, each function in its own
+process under ``awslambdaric`` against the local Runtime API, the worker fed by the SQS event
+source mapping loop, over 1,200 records with duplicates, out-of-order versions and ~3% malformed records, a
 429 from the source on the way, and one pushed batch; then a late page of only 5 records, which
 the drift checks (baselines in a DynamoDB table, ``BASELINE_TABLE``) report as a row-count
-collapse. Prints what a user wants to see: the log lines, the counts, the DynamoDB state, the
-quarantine, the drift anomaly and the metrics.
+collapse. Prints what a user wants to see: the log lines, the platform's REPORT lines, the
+counts, the DynamoDB state, the quarantine, the drift anomaly and the metrics.
 
 Run: ``.venv/bin/python -m demo.ingest``.
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,20 +24,6 @@ from typing import Any
 from demo.show import heading, render
 
 OUT = Path("out/demo")
-ENV_KEYS = (
-    "SERVICE_NAME",
-    "SOURCE_URL",
-    "TABLE_NAME",
-    "BACKUP_BUCKET",
-    "QUEUE_URL",
-    "ENVIRONMENT",
-    "MAX_PAGES",
-    "PAGES_PER_TASK",
-    "FETCH_RETRIES",
-    "BASELINE_TABLE",
-    "DRIFT_ACTIONS",
-    "DRIFT_MIN_HISTORY",
-)
 #: the drift checks' key of the cron tasks' batches (no partition)
 BASELINE_KEY = "ingest#source/_"
 
@@ -61,64 +47,84 @@ def _metric_totals(text: str) -> dict[str, float]:
     return totals
 
 
+def _functions(settings: dict[str, str]) -> tuple[Any, Any]:
+    """The scheduler and the worker as terraform deploys them (the ingestion_pipeline module's
+    sizes), each its own process under ``awslambdaric``, their logs shipped to CloudWatch (moto)."""
+    from emulator.lambda_function import FunctionConfig, LambdaFunction
+
+    def function(name: str, handler: str, timeout: int, memory_mb: int) -> Any:
+        env = {**settings, "SERVICE_NAME": name}  # the dashboards and alarms select on it
+        config = FunctionConfig(name, handler, timeout=timeout, memory_mb=memory_mb, env=env)
+        return LambdaFunction(config, ship_logs=True)
+
+    return (
+        function("ingest-scheduler", "pipelines.ingest.scheduler.handler", 60, 256),
+        function("ingest-worker", "pipelines.ingest.worker.handler", 120, 1024),
+    )
+
+
 def main() -> None:
     """Start the emulator, run the pipeline, print what happened, stop the emulator."""
-    from emulator.env import scoped_env
     from emulator.moto_server import moto_server
     from emulator.source_api import Fault, generate_dataset, source_api
     from observe import logging as olog
-    from pipelines.ingest import worker
     from pipelines.ingest.local import create_resources
 
     heading("Ingest pipeline: cron -> scheduler -> SQS -> worker -> DynamoDB + S3 (moto, local source API)")
+    print(
+        "  each function runs in its own process under awslambdaric, as on Lambda (emulator.lambda_function)"
+    )
     # 10% malformed: enough (>= 100 records) for the quarantine alarm to fire, for the triage demo
     ds = generate_dataset(seed=42, n_records=1200, page_size=100, malformed_rate=0.1)
-    # Everything observe writes (and boto3's / moto's stdlib logs, bridged) goes to a buffer;
-    # the sections below print from it.
-    captured = io.StringIO()
-    olog.configure(level="INFO", stream=captured)
-    with scoped_env({}, also_restore=ENV_KEYS), moto_server(), source_api(ds.pages) as source:
-        res = create_resources(visibility_timeout=1, baseline_table="ingest-baselines")
-        os.environ.update(
-            SOURCE_URL=source.url,
-            TABLE_NAME=res.table,
-            BACKUP_BUCKET=res.bucket,
-            QUEUE_URL=res.queue_url,
-            ENVIRONMENT="dev",
-            MAX_PAGES=str(len(ds.pages)),
-            PAGES_PER_TASK="3",
-            FETCH_RETRIES="1",
-            BASELINE_TABLE=res.baseline_table or "",
-            # the tick's 4 tasks form the baseline; a schema change would stop a task, the rest warns
-            DRIFT_MIN_HISTORY="4",
-            DRIFT_ACTIONS="schema=fail_task",
-        )
-        print(
-            f"  source: {len(ds.pages)} pages, {ds.n_records} records, {len(ds.latest)} keys, "
-            f"{len(ds.malformed)} malformed; page 5 will answer 429 (Retry-After: 1) once"
-        )
-        source.script(Fault("429", page=5, retry_after=1))
-        worker.reset_runtime()
-        try:
-            run_and_show(res, ds, source, captured)
-        finally:
-            olog.reset()
-    worker.reset_runtime()
+    olog.configure(level="WARNING", stream=io.StringIO())  # this harness's own boto3 lines stay out
+    try:
+        with moto_server(), source_api(ds.pages) as source:
+            res = create_resources(visibility_timeout=1, baseline_table="ingest-baselines")
+            settings = {
+                "SOURCE_URL": source.url,
+                "TABLE_NAME": res.table,
+                "BACKUP_BUCKET": res.bucket,
+                "QUEUE_URL": res.queue_url,
+                "ENVIRONMENT": "dev",
+                "LOG_LEVEL": "INFO",
+                "MAX_PAGES": str(len(ds.pages)),
+                "PAGES_PER_TASK": "3",
+                "FETCH_RETRIES": "1",
+                "BASELINE_TABLE": res.baseline_table or "",
+                # the tick's 4 tasks form the baseline; a schema change would stop a task, the rest warns
+                "DRIFT_MIN_HISTORY": "4",
+                "DRIFT_ACTIONS": "schema=fail_task",
+            }
+            print(
+                f"  source: {len(ds.pages)} pages, {ds.n_records} records, {len(ds.latest)} keys, "
+                f"{len(ds.malformed)} malformed; page 5 will answer 429 (Retry-After: 1) once"
+            )
+            source.script(Fault("429", page=5, retry_after=1))
+            schedule, work = _functions(settings)
+            try:
+                run_and_show(res, ds, source, schedule, work)
+            finally:
+                schedule.close()
+                work.close()
+    finally:
+        olog.reset()
 
 
-def run_and_show(res: Any, ds: Any, source: Any, captured: io.StringIO) -> None:
+def _invoke(fn: Any, event: dict[str, Any]) -> Any:
+    result = fn.invoke(event)
+    if not result.ok:
+        raise SystemExit(f"{fn.config.name} failed: {result.error_type}: {result.payload}")
+    return result.payload
+
+
+def run_and_show(res: Any, ds: Any, source: Any, schedule: Any, work: Any) -> None:
     """Run a cron tick, a push and the worker; then print logs, counts, state, quarantine, metrics."""
     import boto3
 
-    from emulator.scenario import as_service, save_run
+    from emulator.scenario import save_run
+    from emulator.sqs_event_source import SqsEventSource
     from observe.checks import DynamoBaselineStore
-    from pipelines.ingest import scheduler, worker
-    from pipelines.ingest.local import LocalContext, drain, read_queue
-
-    # As terraform deploys them: each function with its SERVICE_NAME (the dashboards and alarms
-    # select on it).
-    schedule = as_service("ingest-scheduler", scheduler.handler)
-    work = as_service("ingest-worker", worker.handler)
+    from pipelines.ingest.local import read_queue
 
     tick = {
         "id": "demo-tick-0001",
@@ -127,7 +133,7 @@ def run_and_show(res: Any, ds: Any, source: Any, captured: io.StringIO) -> None:
         "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "detail": {},
     }
-    planned = schedule(tick, LocalContext(function_name="ingest-scheduler"))
+    planned = _invoke(schedule, tick)
     push = {
         "records": [
             {"id": "push-1", "version": 1, "name": "pushed", "amount": 3.5, "currency": "EUR"},
@@ -135,7 +141,9 @@ def run_and_show(res: Any, ds: Any, source: Any, captured: io.StringIO) -> None:
         ]
     }
     boto3.client("sqs").send_message(QueueUrl=res.queue_url, MessageBody=json.dumps(push))
-    stats = drain(work, res.queue_url, res.queue_arn, timeout=120)
+    # the event source mapping as terraform configures it, but without the 5 s batching window
+    # (each batch would wait for it: the demo has fewer than 10 messages at a time)
+    stats = SqsEventSource(work, res.queue_url, batch_size=10).run_until_empty(timeout=120)
 
     # A late page with 5 records, against a baseline of 4 batches of ~300: a row-count collapse.
     late = [
@@ -145,11 +153,15 @@ def run_and_show(res: Any, ds: Any, source: Any, captured: io.StringIO) -> None:
     ]  # fmt: skip
     source.set_pages([*ds.pages, late])
     late_run = {"pages": 1, "start_page": len(ds.pages) + 1, "correlation_id": "demo-late-0001"}
-    schedule(late_run, LocalContext(function_name="ingest-scheduler"))
-    late_stats = drain(work, res.queue_url, res.queue_arn, timeout=60)
+    _invoke(schedule, late_run)
+    late_stats = SqsEventSource(work, res.queue_url, batch_size=10).run_until_empty(timeout=60)
+
+    # every line both functions wrote, in time order, as CloudWatch Logs holds them
+    events = sorted([*schedule.events, *work.events], key=lambda e: e.timestamp)
+    lines = [e.message for e in events]
+    observed = "\n".join(ln for ln in lines if ln.startswith("{"))
 
     heading("What the functions logged (the worker's info lines and library lines elided)")
-    lines = captured.getvalue().splitlines()
     keep = (
         '"logger":"observe"',
         '"logger":"observe.batch"',
@@ -158,12 +170,18 @@ def run_and_show(res: Any, ds: Any, source: Any, captured: io.StringIO) -> None:
     )
     shown = [
         ln
-        for ln in lines
+        for ln in observed.splitlines()
         if '"_aws"' not in ln
         and any(k in ln for k in keep)
         and ('"level":"info"' not in ln or '"logger":"observe"' in ln)
     ]
     render("\n".join(shown))
+
+    heading("What the Lambda platform logged: each invocation's REPORT line")
+    for fn in (schedule, work):
+        for line in fn.lines():
+            if line.startswith(("REPORT ", "INIT_REPORT ")):
+                print(f"  {fn.config.name}: {line.strip()}".replace("\t", "  "))
 
     heading("Counts")
     print(
@@ -172,6 +190,10 @@ def run_and_show(res: Any, ds: Any, source: Any, captured: io.StringIO) -> None:
         f"returned to the queue: {stats.reported_failed}, in the DLQ: {len(read_queue(res.dlq_url))}"
     )
     print(f"  late page: {late_stats.invocations} invocation, {late_stats.deleted} message done")
+    print(
+        f"  runtime: {work.environments} worker environment(s) (init once, then warm), "
+        f"{schedule.environments} scheduler environment(s); memory size enforced by {work.memory_enforcement}"
+    )
     print(f"  source requests by status: {dict(sorted(source.status_counts().items()))}")
 
     heading("DynamoDB: the newest valid version of each key")
@@ -203,7 +225,7 @@ def run_and_show(res: Any, ds: Any, source: Any, captured: io.StringIO) -> None:
     )
 
     heading(f"Drift: the late page against its baseline ({BASELINE_KEY} in {res.baseline_table})")
-    for line in captured.getvalue().splitlines():
+    for line in observed.splitlines():
         if '"message":"input anomaly"' in line:
             doc = json.loads(line)
             print(
@@ -217,13 +239,23 @@ def run_and_show(res: Any, ds: Any, source: Any, captured: io.StringIO) -> None:
     )
 
     heading("Metrics over the run (sums; for latencies, the number of values)")
-    for name, value in sorted(_metric_totals(captured.getvalue()).items()):
+    for name, value in sorted(_metric_totals(observed).items()):
         if not name.startswith(("Duration", "MaxMemory", "MemoryUtil", "ColdStart")):
             print(f"  {name:<80} {value:g}")
 
-    # What the triage demo reads next: every line as CloudWatch Logs would hold it, and the
-    # quarantine and DLQ as they are now (the emulator stops when this demo ends).
-    saved = save_run(captured.getvalue().splitlines(), res.bucket, res.dlq_url, OUT)
+    logs = boto3.client("logs")
+    for fn in (schedule, work):
+        group = fn.config.log_group
+        streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+        count = sum(
+            len(logs.get_log_events(logGroupName=group, logStreamName=s["logStreamName"])["events"])
+            for s in streams
+        )
+        print(f"  CloudWatch Logs (moto): {group} holds {count} events in {len(streams)} stream(s)")
+
+    # What the triage demo reads next: every line as CloudWatch Logs holds it (platform lines
+    # included), and the quarantine and DLQ as they are now (the emulator stops when this demo ends).
+    saved = save_run(lines, res.bucket, res.dlq_url, OUT)
     print(f"\n  saved for the triage: {', '.join(str(p) for p in saved.values())}")
 
 

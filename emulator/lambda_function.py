@@ -94,6 +94,29 @@ RESERVED = frozenset(
     }
 )
 INIT_TIMEOUT_S = 10.0  # Lambda's limit on an on-demand init phase
+#: Starts the runtime as the child of a small process and reports its pid and exit status on a
+#: pipe. Linux carries a process's peak RSS (``ru_maxrss``) across fork and exec, so a runtime
+#: forked straight from this (large) process would report this process's size as its own peak
+#: (observe's ``MaxMemoryUsed``); forked from a 10 MB launcher, it starts from the launcher's.
+_LAUNCHER = """
+import os, sys
+report = int(sys.argv[1])
+pid = os.fork()
+if pid == 0:
+    os.close(report)
+    try:
+        os.execv(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+os.write(report, b"%d\\n" % pid)
+while True:
+    try:
+        status = os.waitpid(pid, 0)[1]
+        break
+    except InterruptedError:
+        pass
+os.write(report, b"%d\\n" % os.waitstatus_to_exitcode(status))
+"""
 _FRAME_HEADER = 16  # telemetry frame: type (4), length (4), timestamp in microseconds (8)
 
 
@@ -280,7 +303,10 @@ class _Environment:
         cfg = fn.config
         self.stream = stream
         self.limit: MemoryLimit = memory_limit(cfg.memory_limit, cfg.memory_mb)
-        argv = [cfg.python, "-m", "awslambdaric", cfg.handler]
+        read_fd, write_fd = os.pipe()
+        status_read, status_write = os.pipe()
+        argv = [cfg.python, "-I", "-S", "-c", _LAUNCHER, str(status_write), cfg.python, "-m", "awslambdaric"]
+        argv.append(cfg.handler)
         try:
             command = self.limit.wrap(argv)
         except OSError:
@@ -288,7 +314,6 @@ class _Environment:
                 raise
             self.limit.close()
             self.limit, command = RssWatchdog(cfg.memory_mb), argv
-        read_fd, write_fd = os.pipe()
         self.started = time.perf_counter()
         try:
             self.proc = subprocess.Popen(
@@ -298,15 +323,21 @@ class _Environment:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                pass_fds=(write_fd,),
+                pass_fds=(write_fd, status_write),
                 start_new_session=True,  # its own process group: killed whole, spared the caller's signals
             )
         except BaseException:
             os.close(read_fd)
+            os.close(status_read)
             raise
         finally:
             os.close(write_fd)
+            os.close(status_write)
         self._telemetry_fd = read_fd
+        self._status = os.fdopen(status_read, "rb")
+        first = self._status.readline()
+        self.pid = int(first) if first.strip() else self.proc.pid  # the runtime process itself
+        self.returncode: int | None = None
         assert self.proc.stdout is not None and self.proc.stderr is not None
 
         def emit(source: str, message: str, at: float) -> None:
@@ -319,27 +350,32 @@ class _Environment:
         self.exited = threading.Event()
 
         def watch() -> None:
-            self.proc.wait()
+            line = self._status.readline()  # the runtime's exit status, from the launcher
+            launcher = self.proc.wait()
+            # no status: the launcher went with its group (our kill, a cgroup OOM kill)
+            self.returncode = int(line) if line.strip() else (launcher if launcher < 0 else -signal.SIGKILL)
             self.exited.set()
             fn._wake.set()
 
-        threading.Thread(target=watch, name=f"lambda-exit-{self.proc.pid}", daemon=True).start()
-        self.limit.attach(self.proc.pid, fn._wake.set)
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
+        threading.Thread(target=watch, name=f"lambda-exit-{self.pid}", daemon=True).start()
+        self.limit.attach(self.pid, fn._wake.set)
 
     def kill(self) -> None:
+        """SIGKILL the runtime (its launcher reaps it and exits), then whatever is left of its group
+        (processes the handler started)."""
+        if not self.exited.is_set():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(self.pid, signal.SIGKILL)
+            self.exited.wait(5)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.proc.pid, signal.SIGKILL)
-        self.exited.wait(10)
+        self.exited.wait(5)
 
     def close(self) -> None:
         """Kill what is left, read the last output, release the pipes and the memory limit."""
         self.kill()
         self.output.finish()
-        for f in (self.proc.stdout, self.proc.stderr):
+        for f in (self.proc.stdout, self.proc.stderr, self._status):
             if f is not None:
                 f.close()
         with contextlib.suppress(OSError):
@@ -535,7 +571,7 @@ class LambdaFunction:
             out = _InitOutcome(False, duration, "error", error_type, doc)
         elif env.exited.is_set():
             error_type = "Runtime.OutOfMemory" if env.limit.oom_killed else "Runtime.ExitError"
-            message = f"RequestId: {request_id} Error: {_exit_reason(env.proc.returncode or 0)}"
+            message = f"RequestId: {request_id} Error: {_exit_reason(env.returncode or 0)}"
             out = _InitOutcome(
                 False, duration, "error", error_type, {"errorType": error_type, "errorMessage": message}
             )
@@ -671,7 +707,7 @@ class LambdaFunction:
             payload = {"errorType": error_type, "errorMessage": f"RequestId: {rid} Error: {message}"}
             self._say_in(env, self._platform.timed_out(rid, cfg.timeout))
         else:  # the runtime exited (sys.exit, a signal, the out-of-memory kill)
-            reason = _exit_reason(env.proc.returncode if env.proc.returncode is not None else -9)
+            reason = _exit_reason(env.returncode if env.returncode is not None else -signal.SIGKILL)
             error_type = "Runtime.OutOfMemory" if oom else "Runtime.ExitError"
             status, platform_ended = "error", True
             payload = {"errorType": error_type, "errorMessage": f"RequestId: {rid} Error: {reason}"}

@@ -1,33 +1,34 @@
 """No data is lost or duplicated when everything goes wrong at once.
 
-Scheduler -> SQS (moto, redrive to a DLQ) -> worker, driven like Lambda's SQS poller until the
-queue is empty, with: >= 10,000 source records across shuffled pages (out-of-order versions,
+Scheduler -> SQS (moto, redrive to a DLQ) -> worker, each function in its own process under
+``awslambdaric`` (emulator.lambda_function), the worker fed by the SQS event source mapping loop
+until the queue is empty, with: >= 10,000 source records across shuffled pages (out-of-order versions,
 duplicates, ~3% malformed), pushed record batches, duplicate deliveries of tasks and pushes, a
 429 burst and seeded 429 / 5xx / malformed / slow answers from the source, DynamoDB throttles
-(some absorbed by botocore's retries, one burst that outlasts them), two workers killed in the
-middle of their writes, and one task that can never succeed.
+(some absorbed by the client's retries, one burst that outlasts them), two worker processes killed
+(SIGKILL) in the middle of their writes, and one task that can never succeed.
 
 Seeded: ``INGEST_E2E_SEED=<n>`` reproduces a run.
 """
 
 from __future__ import annotations
 
-import gc
 import json
-import logging
 import os
-import threading
 from collections import Counter
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 
 from emulator.fault_proxy import fault_proxy
+from emulator.lambda_function import FunctionConfig, LambdaFunction
 from emulator.source_api import Fault, FaultPlan, generate_dataset, source_api
-from pipelines.ingest import scheduler, worker
-from pipelines.ingest.local import create_resources, drain, queue_depth, read_queue
-from pipelines.ingest.store import Store
+from emulator.sqs_event_source import SqsEventSource
+from observe.testing import Captured
+from pipelines.ingest.local import create_resources, queue_depth, read_queue
 from pipelines.ingest.worker import push_digest
 
 SEED = int(os.environ.get("INGEST_E2E_SEED", "20261126"))
@@ -72,39 +73,30 @@ def scan(table: str) -> dict[str, dict[str, Any]]:
 
 
 class Killer:
-    """Makes the worker die (SystemExit, no response) after N conditional writes, once armed."""
+    """Arms the worker's switch (``killable_worker``): its next invocation's process is killed
+    (SIGKILL) after ``KILL_AFTER_WRITES`` conditional writes."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.armed = False
-        self.writes = 0
-        self.kills = 0
-        self._lock = threading.Lock()
-        real = Store.put_if_newer
-        killer = self
-
-        def put_if_newer(store: Store, record: dict[str, Any]) -> bool:
-            if killer.armed:
-                with killer._lock:
-                    killer.writes += 1
-                    die = killer.armed and killer.writes > KILL_AFTER_WRITES
-                    if die:
-                        killer.armed = False
-                        killer.kills += 1
-                if die:
-                    raise SystemExit("worker killed mid-batch")
-            return real(store, record)
-
-        monkeypatch.setattr(Store, "put_if_newer", put_if_newer)
+    def __init__(self, switch: Path) -> None:
+        self.switch = switch
 
     def arm(self) -> None:
-        self.writes, self.armed = 0, True
+        self.switch.write_text(str(KILL_AFTER_WRITES))
+
+    def disarm(self) -> None:
+        self.switch.unlink(missing_ok=True)
+
+
+def killed(results: list[Any]) -> int:
+    """Invocations whose runtime process was killed by a signal, as Lambda reports them."""
+    return sum(
+        r.error_type == "Runtime.ExitError" and r.payload["errorMessage"].endswith("signal: killed")
+        for r in results
+    )
 
 
 @pytest.mark.e2e
 @pytest.mark.timeout(900)
-def test_no_record_is_lost_or_duplicated_under_faults(
-    e2e_aws: str, monkeypatch: pytest.MonkeyPatch, observe_capture: Any, lambda_context: Any
-) -> None:
+def test_no_record_is_lost_or_duplicated_under_faults(e2e_aws: str, tmp_path: Path) -> None:
     ds = generate_dataset(seed=SEED, n_records=N_RECORDS, page_size=PAGE_SIZE, malformed_rate=0.03)
     pushed = generate_dataset(
         seed=SEED + 1, n_records=500, page_size=50, malformed_rate=0.03, key_prefix="push"
@@ -123,8 +115,12 @@ def test_no_record_is_lost_or_duplicated_under_faults(
     plan = FaultPlan(
         seed=SEED, p_429=0.03, p_5xx=0.05, p_malformed=0.03, p_slow=0.03, slow_delay=0.05, retry_after=0.2
     )
-    with source_api(ds.pages, plan=plan) as source, fault_proxy(e2e_aws, seed=SEED) as proxy:
+    with ExitStack() as stack:
+        source = stack.enter_context(source_api(ds.pages, plan=plan))
+        proxy = stack.enter_context(fault_proxy(e2e_aws, seed=SEED))
         env = {
+            "ENVIRONMENT": "dev",
+            "LOG_LEVEL": "INFO",
             "SOURCE_URL": source.url,
             "TABLE_NAME": res.table,
             "BACKUP_BUCKET": res.bucket,
@@ -136,24 +132,43 @@ def test_no_record_is_lost_or_duplicated_under_faults(
             "FETCH_RETRIES": "2",
             "HTTP_TIMEOUT": "2",
             "AWS_MAX_ATTEMPTS": "3",
-            "AWS_ENDPOINT_URL_DYNAMODB": proxy.url,
+            "AWS_ENDPOINT_URL_DYNAMODB": proxy.url,  # the worker's DynamoDB calls go through the fault proxy
+            "KILL_SWITCH": str(tmp_path / "kill-switch"),
         }
-        for k, v in env.items():
-            monkeypatch.setenv(k, v)
-        worker.reset_runtime()
         # faults: a 429 burst first, a task that always fails, rare DynamoDB throttles throughout
         source.script(
             Fault("5xx", partition="broken", times=10**6, status=500), Fault("429", times=6, retry_after=0.5)
         )
         proxy.throttle_rate(0.01, operations={"PutItem"})
-        killer = Killer(monkeypatch)
+        killer = Killer(tmp_path / "kill-switch")
+        # the functions as terraform deploys them (sizes of the ingestion_pipeline module), each in
+        # its own process under awslambdaric
+        schedule = stack.enter_context(
+            LambdaFunction(
+                FunctionConfig(
+                    "ingest-scheduler",
+                    "pipelines.ingest.scheduler.handler",
+                    timeout=60,
+                    memory_mb=256,
+                    env=env,
+                )
+            )
+        )
+        work = stack.enter_context(
+            LambdaFunction(
+                FunctionConfig(
+                    "ingest-worker", "tests.e2e.killable_worker.handler", timeout=120, memory_mb=1024, env=env
+                )
+            )
+        )
 
         # the work: a cron-like run, a re-delivery of its first tasks, pushes (two twice), a poison task
-        scheduler.handler({"pages": n_pages, "correlation_id": "e2e-run"}, lambda_context)
-        scheduler.handler({"pages": 2 * PAGES_PER_TASK, "correlation_id": "e2e-dup"}, lambda_context)
-        scheduler.handler(
-            {"partitions": ["broken"], "pages": 1, "correlation_id": "e2e-poison"}, lambda_context
-        )
+        for plan_event in (
+            {"pages": n_pages, "correlation_id": "e2e-run"},
+            {"pages": 2 * PAGES_PER_TASK, "correlation_id": "e2e-dup"},
+            {"partitions": ["broken"], "pages": 1, "correlation_id": "e2e-poison"},
+        ):
+            assert schedule.invoke(plan_event).ok
         sqs = boto3.client("sqs")
         push_bodies = [
             json.dumps({"records": page}) for page in [*pushed.pages, pushed.pages[0], pushed.pages[3]]
@@ -164,34 +179,38 @@ def test_no_record_is_lost_or_duplicated_under_faults(
                 MessageBody=body,
                 MessageAttributes={"correlation_id": {"DataType": "String", "StringValue": f"e2e-push-{i}"}},
             )
+        esm = SqsEventSource(work, res.queue_url, batch_size=4)
 
         def faults(n: int) -> None:
             if n == 4:
-                proxy.throttle_next(200, operations={"PutItem"})  # outlasts botocore's 3 attempts
+                proxy.throttle_next(200, operations={"PutItem"})  # outlasts the client's 3 attempts
             elif n == 5:
                 proxy.reset()
                 proxy.throttle_rate(0.01, operations={"PutItem"})
-            if n == 2 or (n >= 5 and killer.kills < KILLS):
-                killer.arm()  # dies after 100 writes of the batch; twice in the run
+            if n == 2 or (n >= 5 and killed(esm.stats.results) < KILLS):
+                killer.arm()  # killed after 100 writes of the batch; twice in the run
             else:
-                killer.armed = False
+                killer.disarm()
 
-        stats = drain(
-            worker.handler, res.queue_url, res.queue_arn, batch_size=4, timeout=600, before_invoke=faults
-        )
+        stats = esm.run_until_empty(timeout=600, before_invoke=faults)
         proxy.reset()
-        monkeypatch.delenv("AWS_ENDPOINT_URL_DYNAMODB")
-        # The killed invocations left asyncio tasks behind (as a dead process would); collect
-        # them now, quietly, rather than have "Task exception was never retrieved" printed later.
-        monkeypatch.setattr(logging.getLogger("asyncio"), "disabled", True)
-        gc.collect()
+        # what the functions wrote to their logs, as CloudWatch would hold it: observe's lines and
+        # EMF documents (parsed below), the platform's lines
+        observed = Captured()
+        observed.stream.write(
+            "\n".join(ln for ln in [*schedule.lines(), *work.lines()] if ln.startswith("{"))
+        )
 
     # every message was processed or is in the DLQ, with its correlation id
     assert queue_depth(sqs, res.queue_url) == 0
     dead = read_queue(res.dlq_url)
     assert [json.loads(m["Body"])["task"]["partition"] for m in dead] == ["broken"]
     assert dead[0]["MessageAttributes"]["correlation_id"]["StringValue"] == "e2e-poison"
-    assert stats.died == KILLS == killer.kills, stats.errors
+    assert stats.died == KILLS == killed(stats.results), stats.errors
+    assert work.environments == 1 + KILLS, "each kill cost the worker its environment, and only those"
+    reports = [ln for ln in work.lines() if ln.startswith("REPORT ")]
+    assert len(reports) == stats.invocations
+    assert sum("Status: error\tError Type: Runtime.ExitError" in ln for ln in reports) == KILLS
 
     # every key holds exactly its newest valid version, nothing more, nothing less
     items = scan(res.table)
@@ -233,11 +252,11 @@ def test_no_record_is_lost_or_duplicated_under_faults(
     assert {(k, r["version"]) for k, r in truth.items()} <= in_processed
 
     # the faults really happened, and replays were counted no-ops rather than errors
-    assert sum(observe_capture.metric_values("Throttles", source="http-429")) >= 1
-    assert sum(observe_capture.metric_values("Throttles", source="aws-throttling")) >= 1
+    assert sum(observed.metric_values("Throttles", source="http-429")) >= 1
+    assert sum(observed.metric_values("Throttles", source="aws-throttling")) >= 1
     # The burst stops its invocation at the first write that outlasts botocore's 3 attempts, so how
     # much of it is used depends on timing; at least those 3 attempts were throttled.
     assert proxy.throttled["PutItem"] >= 3
-    assert sum(observe_capture.metric_values("RecordsStale")) > 0
+    assert sum(observed.metric_values("RecordsStale")) > 0
     counts = source.status_counts()
     assert counts.get(429, 0) >= 6 and counts.get(500, 0) >= MAX_RECEIVE

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import resource
 import sys
 import time
 from typing import Any
@@ -54,6 +55,7 @@ def counter(event: Any, context: Any) -> dict[str, Any]:
         "client_context": getattr(context.client_context, "custom", None),
         "cognito_identity_id": context.identity.cognito_identity_id,
         "env": {k: os.environ.get(k) for k in LAMBDA_VARIABLES},
+        "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # what observe reports
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import resource
 import time
 
 import pytest
@@ -69,6 +70,14 @@ def test_init_once_then_invocations_in_the_same_process(make_function, monkeypat
         assert (m["init"] is not None) == (i == 0)
         assert int(m["billed"]) == pytest.approx(float(m["duration"]) + float(m["init"] or 0), abs=1)
         assert 5 < int(m["used"]) <= 256
+    # the runtime's own peak RSS (observe's MaxMemoryUsed) is its own, not the size of the process
+    # that started it (Linux carries ru_maxrss across fork and exec)
+    parent_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    used = int(report_of(results[-1])["used"])
+    assert results[-1].payload["maxrss_mb"] <= used + 5 < parent_mb, (
+        results[-1].payload["maxrss_mb"],
+        parent_mb,
+    )
 
 
 def test_a_timeout_kills_the_process_at_the_deadline_and_the_next_invocation_inits_again(
