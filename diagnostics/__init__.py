@@ -13,17 +13,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from diagnostics.core import Diagnostics, Evidence
+    from diagnostics.core import Diagnostics
     from diagnostics.model import Window
 
-__all__ = ["Diagnostics", "Evidence", "Window"]
+__all__ = ["Diagnostics", "Window"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("Diagnostics", "Evidence"):
-        from diagnostics import core
+    if name == "Diagnostics":
+        from diagnostics.core import Diagnostics
 
-        return getattr(core, name)
+        return Diagnostics
     if name == "Window":
         from diagnostics.model import Window
 

@@ -10,7 +10,15 @@ the statistic per period (Sum, SampleCount, Average, Minimum, Maximum, pNN), met
 exactly the alarm's (a value written with an extra dimension is counted in the total document
 too, so counting both would double it). Missing periods count as not breaching
 (``treat_missing_data = notBreaching``, what the alarms ship with) unless the spec says
-``breaching``. Percentiles are nearest-rank over the raw values (CloudWatch's are approximate).
+``breaching``.
+
+Percentiles, here and everywhere in the diagnostics, are nearest-rank over the raw values: the
+smallest value with at least q% of the values at or below it (CloudWatch's own are approximate,
+from its value distributions; with a CloudWatch source its figures are used).
+
+:class:`Replay` does it over EMF documents fed one at a time (files at any size); with a
+CloudWatch source the datapoints come from ``GetMetricData`` instead (:mod:`diagnostics.cloudwatch`)
+and :func:`assemble` turns them into the same :class:`Evaluation`.
 """
 
 from __future__ import annotations
@@ -23,13 +31,13 @@ import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from diagnostics.model import DiagnosticsError, Window, from_ms, iso
+from observe.catalogue import LOG_FIELDS
 
-ENVIRONMENTS = ("dev", "stg", "prd")
 COMPARISONS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
     "GreaterThanOrEqualToThreshold": (">=", operator.ge),
     "GreaterThanThreshold": (">", operator.gt),
@@ -85,6 +93,8 @@ class AlarmSpec:
     queries: tuple[MetricQuery, ...] = ()
     file: str = ""
     environment: str | None = None  # set once the template name is resolved
+    template: str = ""  # the name in the alarms file, once resolved
+    runbook: str | None = None  # where the team's runbook for this alarm is (``runbook`` in the file)
 
     @property
     def symbol(self) -> str:
@@ -99,26 +109,27 @@ class AlarmSpec:
             f"{self.datapoints_to_alarm} of {self.evaluation_periods} period(s)"
         )
 
-    def pattern(self) -> re.Pattern[str]:
-        """The concrete names this template stands for."""
+    def pattern(self, prefixed: bool = True) -> re.Pattern[str]:
+        """The concrete names this template stands for (with or without the deployment's name prefix)."""
         parts = re.split(r"(\$\{environment\}|\$\{[a-z_]+\})", self.name)
         rx = "".join(
-            "(?P<env>dev|stg|prd)"
+            "(?P<env>[A-Za-z0-9_]+)"
             if p == "${environment}"
             else "[^-]+"
             if p.startswith("${")
             else re.escape(p)
             for p in parts
         )
-        return re.compile(f"^{rx}$")
+        return re.compile(f"^(?:.+-)?{rx}$" if prefixed else f"^{rx}$")
 
-    def resolve(self, name: str) -> AlarmSpec | None:
+    def resolve(self, name: str, *, prefixed: bool = True) -> AlarmSpec | None:
         """This spec with ``${environment}`` filled in from ``name``, or None if ``name`` is another alarm."""
-        m = self.pattern().match(name)
+        m = self.pattern(prefixed).match(name)
         if not m:
             return None
         env = m.groupdict().get("env")
-        return self.for_environment(env) if env else replace(self, name=name)
+        resolved = self.for_environment(env) if env else self
+        return replace(resolved, name=name, template=self.template or self.name)
 
     def for_environment(self, env: str) -> AlarmSpec:
         """This spec with ``${environment}`` replaced by ``env`` everywhere."""
@@ -129,6 +140,7 @@ class AlarmSpec:
         return replace(
             self,
             name=sub(self.name),
+            template=self.template or self.name,
             dimensions=tuple((k, sub(v)) for k, v in self.dimensions),
             queries=tuple(
                 replace(q, dimensions=tuple((k, sub(v)) for k, v in q.dimensions)) for q in self.queries
@@ -202,6 +214,7 @@ def _spec(raw: Any, where: str) -> AlarmSpec:
         dimensions=tuple(sorted((raw.get("dimensions") or {}).items())),
         queries=tuple(queries),
         file=where,
+        runbook=str(raw["runbook"]) if raw.get("runbook") else None,
     )
 
 
@@ -232,17 +245,19 @@ def load_alarms(directory: str | Path) -> list[AlarmSpec]:
 def find_alarm(alarms: Iterable[AlarmSpec], name: str) -> AlarmSpec:
     """The alarm called ``name`` (a concrete name like ``ingest-worker-Throttles-dev``), resolved."""
     specs = list(alarms)
-    for spec in specs:
-        resolved = spec.resolve(name)
-        if resolved is not None:
-            return resolved
-    known = [s.name.replace("${environment}", "dev") for s in specs]
+    for prefixed in (False, True):  # an exact name first, then one with the deployment's prefix
+        for spec in specs:
+            resolved = spec.resolve(name, prefixed=prefixed)
+            if resolved is not None:
+                return resolved
+    env = name.rsplit("-", 1)[-1] if "-" in name else "dev"
+    known = [s.name.replace("${environment}", env) for s in specs]
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     files = sorted({s.file for s in specs})
     raise UnknownAlarmError(
         f"no alarm named {name!r} in {', '.join(files) or 'the alarms directory'}{hint} "
-        "(names end in the environment: -dev, -stg or -prd)"
+        "(alarm names end in their environment, e.g. -dev)"
     )
 
 
@@ -283,21 +298,54 @@ def statistic(values: list[float], stat: str) -> float | None:
 
 # --- samples from EMF documents --------------------------------------------------------------------
 
+#: The fields of an EMF document kept with each of its values (who wrote it), not the whole document.
+SAMPLE_FIELDS = (
+    LOG_FIELDS.request_id, LOG_FIELDS.function_name, LOG_FIELDS.service, LOG_FIELDS.correlation_id, "@log",
+)  # fmt: skip
+#: observe's own per-invocation duration metric: with it, an invocation's time span is known.
+DURATION_METRIC = "Duration"
+
 
 @dataclass(frozen=True)
 class Sample:
-    """One value of one metric in one EMF document."""
+    """One value of one metric in one EMF document, with who wrote it (:data:`SAMPLE_FIELDS`)."""
 
     t_ms: int
     value: float
     doc: dict[str, Any] = field(compare=False, repr=False)
 
 
+def _lite(doc: dict[str, Any]) -> dict[str, Any]:
+    lite = {k: doc[k] for k in SAMPLE_FIELDS if doc.get(k) is not None}
+    duration = doc.get(DURATION_METRIC)
+    if isinstance(duration, int | float) and not isinstance(duration, bool):
+        lite[DURATION_METRIC] = float(duration)
+    return lite
+
+
+def _values(doc: dict[str, Any], metric: str) -> list[float]:
+    value = doc.get(metric)
+    return [
+        float(v)
+        for v in (value if isinstance(value, list) else [value])
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    ]
+
+
+def _directive_matches(
+    directive: dict[str, Any], metric: str, dims: dict[str, str], namespace: str | None
+) -> bool:
+    if namespace and not namespace.startswith("${") and directive.get("Namespace") != namespace:
+        return False
+    if not any(m.get("Name") == metric for m in directive.get("Metrics") or [] if isinstance(m, dict)):
+        return False
+    return any(set(ds) == set(dims) for ds in directive.get("Dimensions") or [])
+
+
 def samples(
     emf: Iterable[dict[str, Any]], metric: str, dimensions: dict[str, str], namespace: str | None = None
 ) -> list[Sample]:
     """Values of ``metric`` in documents whose dimension set is exactly ``dimensions`` (names and values)."""
-    wanted = set(dimensions)
     out: list[Sample] = []
     for doc in emf:
         if any(str(doc.get(k)) != v for k, v in dimensions.items()):
@@ -307,17 +355,9 @@ def samples(
         if not isinstance(ts, int | float):
             continue
         for directive in aws.get("CloudWatchMetrics") or []:
-            if namespace and not namespace.startswith("${") and directive.get("Namespace") != namespace:
-                continue
-            if not any(m.get("Name") == metric for m in directive.get("Metrics") or []):
-                continue
-            if not any(set(ds) == wanted for ds in directive.get("Dimensions") or []):
-                continue
-            value = doc.get(metric)
-            for v in value if isinstance(value, list) else [value]:
-                if isinstance(v, int | float) and not isinstance(v, bool):
-                    out.append(Sample(int(ts), float(v), doc))
-            break
+            if _directive_matches(directive, metric, dimensions, namespace):
+                out += [Sample(int(ts), v, doc) for v in _values(doc, metric)]
+                break
     return out
 
 
@@ -408,48 +448,124 @@ class Datapoint:
     start: datetime
     value: float | None
     breaching: bool
-    in_alarm: bool = False  # the alarm was in ALARM at the end of this period
-    samples: list[Sample] = field(default_factory=list, repr=False)  # the values behind it
+    in_alarm: bool = False  # the alarm's N of M rule held at the end of this period
+    samples: list[Sample] = field(default_factory=list, repr=False)  # the values behind it (replay only)
 
-    @property
-    def end_ms(self) -> int:
-        return int(self.start.timestamp() * 1000)
+
+@dataclass(frozen=True)
+class StateChange:
+    """The alarm moved from ``old`` to ``new`` at ``time``."""
+
+    time: datetime
+    old: str
+    new: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class AlarmStatus:
+    """CloudWatch's word on an alarm now (``DescribeAlarms``)."""
+
+    state: str
+    since: datetime | None
+    reason: str = ""
+
+
+REPLAYED = "replayed from the EMF documents in the logs"
+FROM_CLOUDWATCH = "CloudWatch GetMetricData on the alarm's metric"
 
 
 @dataclass
 class Evaluation:
-    """What an alarm said over a window: one datapoint per period, and its state."""
+    """What an alarm said over a window: one datapoint per period, its state changes, its state now.
+
+    ``status`` and ``history`` come from CloudWatch when it was asked (``DescribeAlarms``,
+    ``DescribeAlarmHistory``); otherwise the changes are derived from the datapoints: the state
+    moves at the end of the period where the N-of-M rule starts or stops holding.
+    """
 
     alarm: AlarmSpec
     window: Window
     datapoints: list[Datapoint]
+    source: str = REPLAYED
+    status: AlarmStatus | None = None
+    history: list[StateChange] | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def breaching(self) -> list[Datapoint]:
         return [d for d in self.datapoints if d.breaching]
 
     @property
-    def fired(self) -> bool:
-        return any(d.in_alarm for d in self.datapoints)
+    def replayed_changes(self) -> list[StateChange]:
+        """State changes as the datapoints give them (first state INSUFFICIENT_DATA)."""
+        out: list[StateChange] = []
+        state = "INSUFFICIENT_DATA"
+        step = timedelta(seconds=self.alarm.period)
+        seen_data = False
+        for d in self.datapoints:
+            seen_data = seen_data or d.value is not None
+            new = "ALARM" if d.in_alarm else ("OK" if seen_data else "INSUFFICIENT_DATA")
+            if new != state:
+                out.append(StateChange(d.start + step, state, new, "replayed"))
+                state = new
+        return out
 
     @property
-    def first_alarm(self) -> datetime | None:
-        return next((d.start for d in self.datapoints if d.in_alarm), None)
+    def changes(self) -> list[StateChange]:
+        return self.history if self.history is not None else self.replayed_changes
 
     @property
     def state(self) -> str:
-        """``ALARM`` if it was in alarm at any time in the window, else ``OK`` / ``INSUFFICIENT_DATA``."""
-        if self.fired:
-            return "ALARM"
-        return "OK" if any(d.value is not None for d in self.datapoints) else "INSUFFICIENT_DATA"
+        """The state now: CloudWatch's when it was asked, else the replay's at the end of the window."""
+        if self.status is not None:
+            return self.status.state
+        ch = self.replayed_changes
+        return ch[-1].new if ch else "INSUFFICIENT_DATA"
+
+    @property
+    def fired(self) -> bool:
+        """Whether it was in ALARM at any time in the window."""
+        if any(d.in_alarm for d in self.datapoints) and self.status is None:
+            return True
+        if self.status is not None and self.status.state == "ALARM":
+            return True
+        ch = self.changes
+        return any(c.new == "ALARM" for c in ch) or bool(ch and ch[0].old == "ALARM")
+
+    @property
+    def entered_alarm(self) -> datetime | None:
+        """When the last (or current) ALARM episode began."""
+        into = [c.time for c in self.changes if c.new == "ALARM"]
+        if into:
+            return into[-1]
+        if self.status is not None and self.status.state == "ALARM":
+            return self.status.since
+        return None
+
+    @property
+    def recovered_at(self) -> datetime | None:
+        """When it left ALARM after :attr:`entered_alarm` (None while it is still in ALARM)."""
+        began = self.entered_alarm
+        if began is None or self.state == "ALARM":
+            return None
+        return next((c.time for c in self.changes if c.old == "ALARM" and c.time >= began), None)
+
+    @property
+    def peak(self) -> float | None:
+        return max((d.value for d in self.datapoints if d.value is not None), default=None)
 
     def summary(self) -> str:
-        """One line: state, breaching datapoints and the rule."""
-        first = f" from {iso(self.first_alarm)}" if self.first_alarm else ""
-        return (
-            f"{self.state}{first}: {len(self.breaching)} breaching of {len(self.datapoints)} period(s); "
-            f"{self.alarm.rule}"
-        )
+        """One line: state now, since when, recovery, breaching datapoints."""
+        parts = [self.state]
+        if self.entered_alarm is not None:
+            parts.append(f"in ALARM from {iso(self.entered_alarm)}")
+            rec = self.recovered_at
+            parts.append(f"recovered {iso(rec)}" if rec else "not recovered")
+        elif self.state != "ALARM":
+            parts.append("did not fire in the window")
+        parts.append(f"{len(self.breaching)} breaching of {len(self.datapoints)} period(s)")
+        return "; ".join(parts)
 
 
 def _dims(pairs: tuple[tuple[str, str], ...]) -> dict[str, str]:
@@ -465,63 +581,182 @@ def _primary(spec: AlarmSpec) -> tuple[str, dict[str, str], str, str | None]:
     return spec.metric_name or spec.metric, _dims(spec.dimensions), spec.statistic or "Sum", spec.namespace
 
 
-def evaluate(spec: AlarmSpec, emf: Iterable[dict[str, Any]], window: Window | None = None) -> Evaluation:
-    """Replay ``spec`` (a resolved alarm) over the EMF documents inside ``window``."""
-    window = window or Window()
-    docs = [d for d in emf if window.contains(from_ms(d["_aws"]["Timestamp"]))]
-    period_ms = spec.period * 1000
-
-    def bucket(ss: list[Sample]) -> dict[int, list[Sample]]:
-        out: dict[int, list[Sample]] = {}
-        for s in ss:
-            out.setdefault(s.t_ms // period_ms * period_ms, []).append(s)
-        return out
-
-    per_query: dict[str, tuple[dict[int, list[Sample]], str]] = {}
+def metric_queries(spec: AlarmSpec) -> list[tuple[str, str, dict[str, str], str, str | None]]:
+    """(query id, metric, dimensions, stat, namespace) of every metric an alarm reads (``m`` if one)."""
     if spec.queries:
-        for q in spec.queries:
-            if q.metric_name:
-                per_query[q.id] = (
-                    bucket(samples(docs, q.metric_name, _dims(q.dimensions), q.namespace)),
-                    q.stat or "Sum",
-                )
-    else:
-        metric, dims, stat, ns = _primary(spec)
-        per_query["m"] = (bucket(samples(docs, metric, dims, ns)), stat)
-    starts = sorted({p for buckets, _ in per_query.values() for p in buckets})
+        return [
+            (q.id, q.metric_name, _dims(q.dimensions), q.stat or "Sum", q.namespace)
+            for q in spec.queries
+            if q.metric_name
+        ]
+    metric, dims, stat, ns = _primary(spec)
+    return [("m", metric, dims, stat, ns)]
+
+
+def primary_query_id(spec: AlarmSpec) -> str:
+    return metric_queries(spec)[0][0]
+
+
+def period_starts(spec: AlarmSpec, window: Window, seen: Iterable[int]) -> list[int]:
+    """The period starts (epoch ms, aligned) to show: every period of a closed window, else the span seen."""
+    period_ms = spec.period * 1000
     if window.start is not None and window.end is not None:
         lo = window.start_ms // period_ms * period_ms  # type: ignore[operator]
         hi = (window.end_ms - 1) // period_ms * period_ms  # type: ignore[operator]
         if hi - lo <= 10_000 * period_ms:
-            starts = list(range(lo, hi + 1, period_ms))
-    elif starts:
-        starts = list(range(starts[0], starts[-1] + 1, period_ms))
+            return list(range(lo, hi + 1, period_ms))
+    found = sorted(set(seen))
+    return list(range(found[0], found[-1] + 1, period_ms)) if found else []
 
+
+def assemble(
+    spec: AlarmSpec,
+    window: Window,
+    per_query: Mapping[str, Mapping[int, float | None]],
+    *,
+    primary_samples: Mapping[int, list[Sample]] | None = None,
+    expression_values: Mapping[int, float | None] | None = None,
+    source: str = REPLAYED,
+) -> Evaluation:
+    """The datapoints of ``spec`` from each query's value per period start (ms).
+
+    Metric math is computed here from the queries' values; when the service sent its own result
+    (``expression_values``) that one is used, and a difference from the client's is noted.
+    """
+    starts = period_starts(spec, window, [p for values in per_query.values() for p in values])
     op = COMPARISONS[spec.comparison][1]
-    primary_id = next((q.id for q in spec.queries if q.metric_name), "m")
+    ret = next((q for q in spec.queries if q.return_data), None)
     points: list[Datapoint] = []
+    notes: list[str] = []
     for p in starts:
-        stats = {
-            qid: statistic([s.value for s in b.get(p, [])], stat) for qid, (b, stat) in per_query.items()
-        }
-        if spec.queries:
-            if all(v is None for v in stats.values()):
-                value = None
-            else:
-                filled = {k: (0.0 if v is None else v) for k, v in stats.items()}
-                ret = next(q for q in spec.queries if q.return_data)
-                value = (
-                    filled[ret.id] if ret.metric_name else evaluate_expression(ret.expression or "", filled)
-                )
+        stats = {qid: values.get(p) for qid, values in per_query.items()}
+        if ret is None:
+            value = stats.get("m")
+        elif all(v is None for v in stats.values()):
+            value = None
         else:
-            value = stats["m"]
+            filled = {k: (0.0 if v is None else v) for k, v in stats.items()}
+            value = filled[ret.id] if ret.metric_name else evaluate_expression(ret.expression or "", filled)
+            if expression_values is not None and ret.expression:
+                theirs = expression_values.get(p)
+                if theirs is not None and (value is None or not math.isclose(theirs, value, rel_tol=1e-6)):
+                    notes.append(
+                        f"{iso(from_ms(p))}: CloudWatch computed {theirs:g} for the metric math, "
+                        f"this tool {value}"
+                    )
+                    value = theirs
         breaching = op(value, spec.threshold) if value is not None else spec.treat_missing_data == "breaching"
-        points.append(Datapoint(from_ms(p), value, breaching, samples=per_query[primary_id][0].get(p, [])))
+        points.append(
+            Datapoint(from_ms(p), value, breaching, samples=list((primary_samples or {}).get(p, [])))
+        )
     n, m = spec.datapoints_to_alarm, spec.evaluation_periods
     for i, dp in enumerate(points):
         recent = points[max(0, i - m + 1) : i + 1]
         dp.in_alarm = sum(d.breaching for d in recent) >= n
-    return Evaluation(spec, window, points)
+    return Evaluation(spec, window, points, source=source, notes=notes)
+
+
+class Replay:
+    """Alarms replayed over EMF documents fed one at a time, in bounded memory.
+
+    Per alarm and period it keeps the values of the alarm's metrics and, for each, who wrote it
+    (:data:`SAMPLE_FIELDS`), never the documents. Templates (``...-${environment}``) are resolved
+    for every environment the documents carry.
+    """
+
+    def __init__(self, specs: Iterable[AlarmSpec], window: Window | None = None):
+        self.window = window or Window()
+        self.templates = list(specs)
+        self.documents = 0
+        self.environments: set[str] = set()
+        self.services: set[str] = set()
+        self.pipelines: set[str] = set()
+        self._wants: dict[str, list[int]] = {}
+        for i, spec in enumerate(self.templates):
+            for _, metric, _, _, _ in metric_queries(spec):
+                self._wants.setdefault(metric, []).append(i)
+        self._resolved: dict[tuple[int, str | None], AlarmSpec] = {}
+        self._buckets: dict[tuple[str, str], dict[int, list[Sample]]] = {}
+
+    def _spec(self, i: int, env: str | None) -> AlarmSpec:
+        key = (i, env)
+        spec = self._resolved.get(key)
+        if spec is None:
+            template = self.templates[i]
+            spec = template.for_environment(env) if env and "${environment}" in template.name else template
+            self._resolved[key] = spec
+        return spec
+
+    def add(self, doc: dict[str, Any]) -> None:
+        """Feed one EMF document (anything else is ignored)."""
+        aws = doc.get("_aws")
+        if not isinstance(aws, dict) or not isinstance(aws.get("Timestamp"), int | float):
+            return
+        t_ms = int(aws["Timestamp"])
+        if not self.window.contains(from_ms(t_ms)):
+            return
+        self.documents += 1
+        env = doc.get(LOG_FIELDS.environment)
+        env = str(env) if env is not None else None
+        for key, bucket in ((LOG_FIELDS.environment, self.environments), (LOG_FIELDS.service, self.services),
+                            (LOG_FIELDS.pipeline, self.pipelines)):  # fmt: skip
+            if doc.get(key) is not None:
+                bucket.add(str(doc[key]))
+        lite: dict[str, Any] | None = None
+        for directive in aws.get("CloudWatchMetrics") or []:
+            if not isinstance(directive, dict):
+                continue
+            for m in directive.get("Metrics") or []:
+                name = m.get("Name") if isinstance(m, dict) else None
+                for i in self._wants.get(str(name), ()):
+                    spec = self._spec(i, env)
+                    for qid, metric, dims, _, ns in metric_queries(spec):
+                        if metric != name or any(str(doc.get(k)) != v for k, v in dims.items()):
+                            continue
+                        if not _directive_matches(directive, metric, dims, ns):
+                            continue
+                        lite = lite if lite is not None else _lite(doc)
+                        period_ms = spec.period * 1000
+                        per = self._buckets.setdefault((spec.name, qid), {})
+                        per.setdefault(t_ms // period_ms * period_ms, []).extend(
+                            Sample(t_ms, v, lite) for v in _values(doc, metric)
+                        )
+
+    def resolved(self) -> list[AlarmSpec]:
+        """Every alarm for every environment seen (a template without documents: once per environment)."""
+        envs: list[str | None] = [*sorted(self.environments)] or [None]
+        out: list[AlarmSpec] = []
+        for i, t in enumerate(self.templates):
+            for env in envs if "${environment}" in t.name else [None]:
+                spec = self._spec(i, env)
+                if spec not in out:
+                    out.append(spec)
+        return out
+
+    def evaluation(self, spec: AlarmSpec) -> Evaluation:
+        """``spec`` (resolved) over what was fed."""
+        per_query: dict[str, dict[int, float | None]] = {}
+        primary = primary_query_id(spec)
+        primary_samples: dict[int, list[Sample]] = {}
+        for qid, _, _, stat, _ in metric_queries(spec):
+            buckets = self._buckets.get((spec.name, qid), {})
+            per_query[qid] = {p: statistic([s.value for s in ss], stat) for p, ss in buckets.items()}
+            if qid == primary:
+                primary_samples = buckets
+        ev = assemble(spec, self.window, per_query, primary_samples=primary_samples)
+        ev.source = f"{REPLAYED} ({self.documents:,} read)"
+        return ev
+
+    def evaluations(self) -> list[Evaluation]:
+        return [self.evaluation(s) for s in self.resolved()]
+
+
+def evaluate(spec: AlarmSpec, emf: Iterable[dict[str, Any]], window: Window | None = None) -> Evaluation:
+    """Replay ``spec`` (a resolved alarm) over the EMF documents inside ``window``."""
+    replay = Replay([spec], window)
+    for doc in emf:
+        replay.add(doc)
+    return replay.evaluation(spec)
 
 
 def culprits(spec: AlarmSpec, datapoint: Datapoint, limit: int = 50) -> list[Sample]:
@@ -531,8 +766,13 @@ def culprits(spec: AlarmSpec, datapoint: Datapoint, limit: int = 50) -> list[Sam
     level (Maximum, pNN, Average) the values that breach the threshold themselves, or the
     largest few when none does alone.
     """
+    return pick_culprits(spec, datapoint.samples, limit)
+
+
+def pick_culprits(spec: AlarmSpec, values: Iterable[Sample], limit: int = 50) -> list[Sample]:
+    """:func:`culprits` over any samples of the alarm's primary metric in a breaching period."""
     _, _, stat, _ = _primary(spec)
-    ordered = sorted(datapoint.samples, key=lambda s: -s.value)
+    ordered = sorted(values, key=lambda s: -s.value)
     if stat in ("Sum", "SampleCount") or spec.queries:
         picked = [s for s in ordered if s.value != 0] if stat == "Sum" else ordered
     else:
@@ -542,12 +782,10 @@ def culprits(spec: AlarmSpec, datapoint: Datapoint, limit: int = 50) -> list[Sam
 
 
 def evaluate_all(
-    alarms: Iterable[AlarmSpec], emf: list[dict[str, Any]], window: Window | None = None
+    alarms: Iterable[AlarmSpec], emf: Iterable[dict[str, Any]], window: Window | None = None
 ) -> list[Evaluation]:
     """Every alarm, for every environment the EMF documents carry, evaluated over ``window``."""
-    envs = sorted({str(d.get("environment")) for d in emf if d.get("environment") in ENVIRONMENTS})
-    out = []
-    for spec in alarms:
-        resolved = [spec.for_environment(e) for e in envs] if "${environment}" in spec.name else [spec]
-        out += [evaluate(r, emf, window) for r in resolved]
-    return out
+    replay = Replay(alarms, window)
+    for doc in emf:
+        replay.add(doc)
+    return replay.evaluations()

@@ -13,19 +13,26 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from diagnostics.model import DLQMessage, QuarantineDoc, doc_time
+from diagnostics.queries import is_emf, level_of
+from observe.catalogue import LOG_FIELDS, STANDARD_DIMENSIONS, SUMMARY_MESSAGES
 from observe.redact import redact_text, redact_value
 
 if TYPE_CHECKING:
     import pandas as pd
 
-SUMMARY_MESSAGES = ("invocation complete", "invocation failed")
-STANDARD_DIMENSIONS = ("service", "pipeline", "environment")
+#: observe's per-invocation metrics the activity charts count.
+DURATION, ERRORS, THROTTLES = "Duration", "Errors", "Throttles"
+#: observe.checks' standard metrics and their breakdown dimensions.
+ANOMALIES, ANOMALY_DIMENSION = "InputAnomalies", "check"
+EXPECTATIONS, EXPECTATION_DIMENSION = "ExpectationFailures", "expectation"
+#: The logger observe.checks writes its warnings under.
+CHECKS_LOGGER = "observe.checks"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FAR = datetime(9999, 1, 1, tzinfo=UTC)
-_LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "critical": 50}
 
 _UUID = re.compile(r"\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b", re.IGNORECASE)
 _LONG_NUMBER = re.compile(r"\b0\d{3,}\b|\d{5,}")  # padded counters, long ids; not years or ISO-8601
@@ -39,10 +46,6 @@ def normalise(text: str) -> str:
     return _LONG_NUMBER.sub("#", text)
 
 
-def level_of(line: dict[str, Any]) -> int:
-    return _LEVELS.get(str(line.get("level", "info")).lower(), 20)
-
-
 def sort_lines(lines: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Lines in time order (stable: lines written in the same millisecond keep their order)."""
     return sorted(lines, key=lambda d: doc_time(d) or _EPOCH)
@@ -53,7 +56,7 @@ def split_docs(docs: Iterable[dict[str, Any]]) -> tuple[list[dict[str, Any]], li
     logs: list[dict[str, Any]] = []
     emf: list[dict[str, Any]] = []
     for d in docs:
-        (emf if isinstance(d.get("_aws"), dict) else logs).append(d)
+        (emf if is_emf(d) else logs).append(d)
     return sort_lines(logs), sort_lines(emf)
 
 
@@ -82,7 +85,11 @@ def shown_field(key: str, value: Any) -> Any:
 
 @dataclass
 class Invocation:
-    """One Lambda invocation reconstructed from its lines (keyed by ``aws_request_id``)."""
+    """One Lambda invocation reconstructed from its lines (keyed by ``aws_request_id``).
+
+    The id lists (``problem_correlation_ids`` ...) are computed once, on first use, after every
+    line has been added.
+    """
 
     request_id: str
     service: str | None = None
@@ -100,7 +107,7 @@ class Invocation:
     throttle_source: str | None = None
     lines: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
-    @property
+    @cached_property
     def record_correlation_ids(self) -> list[str]:
         """Distinct correlation ids of the work inside (SQS records), most lines first."""
         counts = Counter(
@@ -110,7 +117,7 @@ class Invocation:
         )
         return [cid for cid, _ in counts.most_common()]
 
-    @property
+    @cached_property
     def problem_correlation_ids(self) -> list[str]:
         """Correlation ids on this invocation's warning and error lines."""
         out: list[str] = []
@@ -120,7 +127,7 @@ class Invocation:
                 out.append(str(cid))
         return out
 
-    @property
+    @cached_property
     def keys(self) -> list[str]:
         """Quarantine object keys its lines name."""
         out: list[str] = []
@@ -130,7 +137,7 @@ class Invocation:
                 out.append(key)
         return out
 
-    @property
+    @cached_property
     def failed_message_ids(self) -> list[str]:
         """SQS message ids its warning and error lines name (failed, throttled, quarantined)."""
         out: list[str] = []
@@ -212,19 +219,28 @@ class Trace:
         return [x for x in self.lines if level_of(x) >= 40]
 
 
-def trace(logs: Iterable[dict[str, Any]], correlation_id: str, emf: Iterable[dict[str, Any]] = ()) -> Trace:
-    """Every line carrying ``correlation_id``, the invocations they ran in, and EMF documents of it.
+def trace(docs: Iterable[dict[str, Any]], correlation_id: str, emf: Iterable[dict[str, Any]] = ()) -> Trace:
+    """Every line carrying ``correlation_id``, the invocations they ran in, and its EMF documents.
 
-    An SQS batch invocation has its own id and runs each record under the record's id, so the
-    invocations are listed for context (duration, outcome) but only the id's own lines are.
+    The invocations are rebuilt from the id's own lines (request id, function, first and last
+    line; outcome and duration when the summary line carries the id, as a scheduled run's does).
+    An SQS batch invocation runs each record under the record's id and ends under its own, so
+    its outcome is not among them: that is left unknown rather than fetching the whole batch.
     """
-    logs = list(logs)
-    mine = sort_lines(x for x in logs if x.get("correlation_id") == correlation_id)
-    rids = {x.get("aws_request_id") for x in mine if x.get("aws_request_id")}
-    invs = invocations(x for x in logs if x.get("aws_request_id") in rids)
+    mine: list[dict[str, Any]] = []
+    metrics: list[dict[str, Any]] = []
+    for x in [*docs, *emf]:
+        if x.get(LOG_FIELDS.correlation_id) != correlation_id:
+            continue
+        (metrics if is_emf(x) else mine).append(x)
+    mine = sort_lines(mine)
+    invs = invocations(mine)
+    for inv in invs.values():
+        times = [t for t in (doc_time(x) for x in inv.lines) if t is not None]
+        if inv.end is None and times:
+            inv.end = max(times)
     ordered = sorted(invs.values(), key=lambda i: i.start or _FAR)
-    metrics = [d for d in emf if d.get("correlation_id") == correlation_id]
-    return Trace(correlation_id, mine, ordered, metrics)
+    return Trace(correlation_id, mine, ordered, sort_lines(metrics))
 
 
 # --- failures ------------------------------------------------------------------------------------------
@@ -271,33 +287,50 @@ def _add(bucket: list[str], value: Any, limit: int = 5) -> None:
         bucket.append(str(value))
 
 
+class FailureAggregator:
+    """Error lines grouped as they stream by (service, kind, normalised message, type, detail)."""
+
+    def __init__(self, *, min_level: int = 40):
+        self.min_level = min_level
+        self.groups: dict[tuple[str, str, str, str, str], FailureGroup] = {}
+        self.lines = 0
+
+    def add(self, line: dict[str, Any]) -> None:
+        if is_emf(line) or level_of(line) < self.min_level:
+            return
+        self.lines += 1
+        kind = _kind(line)
+        etype, detail = _detail(line)
+        what = str(line.get("message") or "")
+        key = (str(line.get("service") or "-"), kind, normalise(what), etype, normalise(detail))
+        g = self.groups.get(key)
+        if g is None:
+            g = self.groups[key] = FailureGroup(
+                key[0], kind, redact_text(what), etype, redact_text(key[4]), redact_text(detail)
+            )
+        t = doc_time(line)
+        g.count += 1
+        if t is not None:
+            g.first_seen = t if g.first_seen is None or t < g.first_seen else g.first_seen
+            g.last_seen = t if g.last_seen is None or t > g.last_seen else g.last_seen
+        _add(g.correlation_ids, line.get("correlation_id"))
+        _add(g.message_ids, line.get("message_id"))
+        _add(g.request_ids, line.get("aws_request_id"))
+
+    def result(self) -> list[FailureGroup]:
+        return sorted(self.groups.values(), key=lambda g: (-g.count, g.service, g.kind))
+
+
 def failures(logs: Iterable[dict[str, Any]], *, min_level: int = 40) -> list[FailureGroup]:
     """Error lines grouped by service, kind, exception type and normalised message; most frequent first.
 
     ``invocation`` groups are failed invocations (their summary line), ``record`` groups failed
     SQS records (and messages quarantined whole), ``error`` anything else logged as an error.
     """
-    groups: dict[tuple[str, str, str, str, str], FailureGroup] = {}
-    for line in sort_lines(logs):
-        if level_of(line) < min_level:
-            continue
-        kind = _kind(line)
-        etype, detail = _detail(line)
-        what = str(line.get("message") or "")
-        key = (str(line.get("service") or "-"), kind, normalise(what), etype, normalise(detail))
-        g = groups.get(key)
-        if g is None:
-            g = groups[key] = FailureGroup(
-                key[0], kind, redact_text(what), etype, redact_text(key[4]), redact_text(detail)
-            )
-        t = doc_time(line)
-        g.count += 1
-        g.first_seen = g.first_seen or t
-        g.last_seen = t or g.last_seen
-        _add(g.correlation_ids, line.get("correlation_id"))
-        _add(g.message_ids, line.get("message_id"))
-        _add(g.request_ids, line.get("aws_request_id"))
-    return sorted(groups.values(), key=lambda g: (-g.count, g.service, g.kind))
+    agg = FailureAggregator(min_level=min_level)
+    for line in logs:
+        agg.add(line)
+    return agg.result()
 
 
 # --- throttles -----------------------------------------------------------------------------------------
@@ -319,35 +352,46 @@ class ThrottleEvent:
     message: str
 
 
-def throttles(logs: Iterable[dict[str, Any]]) -> list[ThrottleEvent]:
-    """Every line with a ``throttle_source`` (the batch's warning, a failed invocation's summary), once per
-    invocation and source, in time order."""
-    out: list[ThrottleEvent] = []
-    seen: set[tuple[Any, Any]] = set()
-    for line in sort_lines(logs):
-        source = line.get("throttle_source")
-        if not source:
-            continue
+class ThrottleCollector:
+    """Lines with a ``throttle_source`` (the batch's warning, a failed invocation's summary), once per
+    invocation and source."""
+
+    def __init__(self) -> None:
+        self.events: dict[tuple[Any, Any], ThrottleEvent] = {}
+
+    def add(self, line: dict[str, Any]) -> None:
+        source = line.get(LOG_FIELDS.throttle_source)
+        if not source or is_emf(line):
+            return
         key = (line.get("aws_request_id") or id(line), source)
-        if key in seen:
-            continue
-        seen.add(key)
-        retry = line.get("retry_after_s")
-        out.append(
-            ThrottleEvent(
-                time=doc_time(line),
-                service=line.get("service"),
-                source=str(source),
-                code=line.get("throttle_code"),
-                retry_after_s=float(retry) if isinstance(retry, int | float) else None,
-                request_id=line.get("aws_request_id"),
-                correlation_id=line.get("correlation_id"),
-                message_id=line.get("message_id"),
-                messages_returned=line.get("messages_returned"),
-                message=redact_text(str(line.get("message") or "")),
-            )
+        t = doc_time(line)
+        known = self.events.get(key)
+        if known is not None and (known.time is None or t is None or known.time <= t):
+            return
+        retry = line.get(LOG_FIELDS.retry_after_s)
+        self.events[key] = ThrottleEvent(
+            time=t,
+            service=line.get("service"),
+            source=str(source),
+            code=line.get(LOG_FIELDS.throttle_code),
+            retry_after_s=float(retry) if isinstance(retry, int | float) else None,
+            request_id=line.get("aws_request_id"),
+            correlation_id=line.get("correlation_id"),
+            message_id=line.get("message_id"),
+            messages_returned=line.get(LOG_FIELDS.messages_returned),
+            message=redact_text(str(line.get("message") or "")),
         )
-    return out
+
+    def result(self) -> list[ThrottleEvent]:
+        return sorted(self.events.values(), key=lambda e: e.time or _EPOCH)
+
+
+def throttles(logs: Iterable[dict[str, Any]]) -> list[ThrottleEvent]:
+    """Every throttle met, once per invocation and source (the earliest line), in time order."""
+    c = ThrottleCollector()
+    for line in logs:
+        c.add(line)
+    return c.result()
 
 
 # --- metrics ---------------------------------------------------------------------------------------------
@@ -519,7 +563,7 @@ class DLQRow:
     description: str
     receive_count: int | None
     sent_at: datetime | None
-    failures: int = 0  # times the logs show it failing
+    failures: int | None = 0  # times the logs show it failing (None: no logs were looked at)
     last_error: str | None = None  # "Type: message" of the last failure (masked)
 
 
@@ -533,14 +577,17 @@ class DLQSummary:
     rows: list[DLQRow]
 
 
-def dlq_summary(messages: Iterable[DLQMessage], logs: Iterable[dict[str, Any]] = ()) -> DLQSummary:
-    """DLQ messages by kind and correlation id, each with its last logged failure (by message id)."""
+def dlq_summary(messages: Iterable[DLQMessage], logs: Iterable[dict[str, Any]] | None = ()) -> DLQSummary:
+    """DLQ messages by kind and correlation id, each with its last logged failure (by message id).
+
+    ``logs`` None means no log source was read: the failure counts are unknown (None), not 0.
+    """
     msgs = list(messages)
     last: dict[str, tuple[int, str]] = {}
-    for line in sort_lines(logs):
+    looked = logs is not None
+    relevant = (x for x in logs or () if x.get("message_id") and level_of(x) >= 30 and not is_emf(x))
+    for line in sort_lines(relevant):
         mid = line.get("message_id")
-        if not mid or level_of(line) < 30:
-            continue
         etype, detail = _detail(line)
         text = f"{etype}: {detail}" if etype != "-" else (detail or str(line.get("message")))
         n = last.get(str(mid), (0, ""))[0]
@@ -553,7 +600,7 @@ def dlq_summary(messages: Iterable[DLQMessage], logs: Iterable[dict[str, Any]] =
             m.describe(),
             m.receive_count,
             m.sent_at,
-            last.get(m.message_id, (0, None))[0],
+            last.get(m.message_id, (0, None))[0] if looked else None,
             last.get(m.message_id, (0, None))[1],
         )
         for m in msgs
@@ -585,21 +632,40 @@ class AnomalySummary:
         return sum(self.by_check.values())
 
 
+class AnomalyAggregator:
+    """InputAnomalies by check and ExpectationFailures by expectation (breakdown documents), plus the
+    warning lines observe.checks wrote about them (at most ``max_lines`` kept)."""
+
+    def __init__(self, max_lines: int = 200):
+        self.by_check: Counter[str] = Counter()
+        self.failed: Counter[str] = Counter()
+        self.lines: list[dict[str, Any]] = []
+        self.max_lines = max_lines
+        self.more_lines = 0
+
+    def add(self, doc: dict[str, Any]) -> None:
+        if is_emf(doc):
+            for row in metric_rows([doc]):
+                if row["is_total"]:
+                    continue
+                if row["metric"] == ANOMALIES:
+                    self.by_check[str(row.get(ANOMALY_DIMENSION))] += int(row["value"])
+                elif row["metric"] == EXPECTATIONS:
+                    self.failed[str(row.get(EXPECTATION_DIMENSION))] += int(row["value"])
+        elif str(doc.get("logger", "")).startswith(CHECKS_LOGGER) and level_of(doc) >= 30:
+            if len(self.lines) < self.max_lines:
+                self.lines.append(shown(doc))
+            else:
+                self.more_lines += 1
+
+    def result(self) -> AnomalySummary:
+        return AnomalySummary(self.by_check, self.failed, sort_lines(self.lines))
+
+
 def anomalies(logs: Iterable[dict[str, Any]], emf: Iterable[dict[str, Any]]) -> AnomalySummary:
     """InputAnomalies by check and ExpectationFailures by expectation (breakdown documents), plus the
     warning lines observe.checks wrote about them."""
-    by_check: Counter[str] = Counter()
-    failed: Counter[str] = Counter()
-    for row in metric_rows(emf):
-        if row["is_total"]:
-            continue
-        if row["metric"] == "InputAnomalies":
-            by_check[str(row.get("check"))] += int(row["value"])
-        elif row["metric"] == "ExpectationFailures":
-            failed[str(row.get("expectation"))] += int(row["value"])
-    lines = [
-        shown(x)
-        for x in sort_lines(logs)
-        if str(x.get("logger", "")).startswith("observe.checks") and level_of(x) >= 30
-    ]
-    return AnomalySummary(by_check, failed, lines)
+    agg = AnomalyAggregator()
+    for doc in [*logs, *emf]:
+        agg.add(doc)
+    return agg.result()

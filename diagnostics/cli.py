@@ -7,6 +7,9 @@
 
 Exit codes: 0 done (something to show); 1 nothing found (the alarm did not breach in the window,
 no line carries the id); 2 bad usage or a source that cannot be read (the message names it).
+
+Progress goes to stderr for anything that takes over a second (``--quiet`` turns it off);
+stdout holds the answer only, so ``--json`` output can be piped.
 """
 
 from __future__ import annotations
@@ -26,6 +29,26 @@ from diagnostics.model import DiagnosticsError, Window, iso
 
 EXIT_OK, EXIT_NOT_FOUND, EXIT_ERROR = 0, 1, 2
 DEFAULT_SINCE_FOR_LOG_GROUPS = "1h"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be more than 0")
+    return value
 
 
 def _sources() -> argparse.ArgumentParser:
@@ -55,7 +78,40 @@ def _sources() -> argparse.ArgumentParser:
         help="directory of <pipeline>.alarms.json (default terraform/generated)",
     )
     g.add_argument("--region", metavar="REGION", help="AWS region (default: the standard AWS settings)")
+    c = p.add_argument_group("how CloudWatch is asked")
+    c.add_argument(
+        "--engine", choices=["auto", "filter", "insights"], default="auto",
+        help="log groups: filter_log_events with a pattern per id, or Logs Insights "
+        "(auto: Insights for windows over a day)",
+    )  # fmt: skip
+    c.add_argument(
+        "--query-timeout", type=_positive_float, default=120.0, metavar="SECONDS",
+        help="give up on a Logs Insights query after this long (default 120)",
+    )  # fmt: skip
+    c.add_argument(
+        "--namespace",
+        metavar="NS",
+        help="metrics namespace for GetMetricData (default observe's, DataPipelines)",
+    )
+    c.add_argument(
+        "--replay", action="store_true",
+        help="log groups: replay the alarms from the EMF documents in the logs instead of CloudWatch metrics",
+    )  # fmt: skip
+    c.add_argument(
+        "--environment",
+        metavar="ENV",
+        help="with log groups: the environment whose alarms to list (dev, prd ...)",
+    )
+    c.add_argument(
+        "--pipeline", dest="pipelines", action="append", metavar="NAME",
+        help="only the alarms of this pipeline (repeatable; default: the pipelines whose data was read)",
+    )  # fmt: skip
+    c.add_argument(
+        "--max-invocations", type=_positive_int, default=50, metavar="N",
+        help="alarm: read the lines of at most N invocations behind the breach, largest first (default 50)",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="machine-readable JSON instead of tables")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
     return p
 
 
@@ -75,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     t = sub.add_parser("trace", parents=[parent], help="every line of one correlation id, in time order")
     t.add_argument("correlation_id")
-    t.add_argument("--max-lines", type=int, default=300, help="lines to print at most (default 300)")
+    t.add_argument(
+        "--max-lines", type=_positive_int, default=300, help="lines to print at most (default 300)"
+    )
     t.add_argument(
         "--level",
         choices=["debug", "info", "warning", "error"],
@@ -109,6 +167,7 @@ def _window(args: argparse.Namespace) -> Window:
 
 def _load(args: argparse.Namespace, *, need_logs: bool = True) -> Any:
     from diagnostics.core import Diagnostics
+    from diagnostics.progress import Progress
 
     if need_logs and not (args.logs or args.log_groups):
         raise DiagnosticsError(
@@ -125,6 +184,14 @@ def _load(args: argparse.Namespace, *, need_logs: bool = True) -> Any:
         alarms_dir=args.alarms_dir,
         region=args.region,
         allow_no_logs=not need_logs,
+        engine=args.engine,
+        query_timeout=args.query_timeout,
+        namespace=args.namespace,
+        replay=args.replay,
+        pipelines=args.pipelines,
+        environment=args.environment,
+        max_invocations=args.max_invocations,
+        progress=Progress(enabled=not args.quiet),
     )
 
 
@@ -178,6 +245,16 @@ def triage_json(t: Any) -> dict[str, Any]:
     }
 
 
+def _footer(diag: Any) -> None:
+    """What was read and not read, after the answer."""
+    print(text.render_sources(diag))
+
+
+def _text(diag: Any, body: str) -> None:
+    print(body)
+    _footer(diag)
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute one parsed command; returns the exit code."""
     cmd = args.command
@@ -194,15 +271,15 @@ def run(args: argparse.Namespace) -> int:
                     [{"alarm": e.alarm.name, "state": e.state, "breaching": len(e.breaching)} for e in states]
                 )
             else:
-                print(diag.describe())
                 print(text.render_alarm_states(states))
+                _footer(diag)
             return EXIT_OK
         t = diag.from_alarm(args.name)
         if args.json:
             _print_json(triage_json(t))
         else:
-            print(diag.describe())
             print(text.render_triage(t))
+            _footer(diag)
         return EXIT_OK if t.breaching else EXIT_NOT_FOUND
     if cmd == "trace":
         tr = diag.trace(args.correlation_id)
@@ -210,36 +287,40 @@ def run(args: argparse.Namespace) -> int:
             _print_json({"correlation_id": tr.correlation_id, "lines": [shown(x) for x in tr.lines]})
         elif tr.found:
             print(text.render_trace(tr, max_lines=args.max_lines, min_level=args.level))
+            _footer(diag)
         else:
-            print(
-                f"no line carries correlation id {args.correlation_id!r} ({diag.describe()})", file=sys.stderr
-            )
+            print(f"no line carries correlation id {args.correlation_id!r}", file=sys.stderr)
+            print(diag.describe(), file=sys.stderr)
         return EXIT_OK if tr.found else EXIT_NOT_FOUND
     if cmd == "failures":
         groups = diag.failures()
-        _print_json(groups) if args.json else print(text.render_failures(groups))
+        _print_json(groups) if args.json else _text(diag, text.render_failures(groups))
         return EXIT_OK
     if cmd == "throttles":
         events = diag.throttles()
-        _print_json(events) if args.json else print(text.render_throttles(events))
+        _print_json(events) if args.json else _text(diag, text.render_throttles(events))
         return EXIT_OK
     if cmd == "quarantine":
         q = diag.quarantine_summary()
-        _print_json(q) if args.json else print(text.render_quarantine(q))
+        _print_json(q) if args.json else _text(diag, text.render_quarantine(q))
         return EXIT_OK
     if cmd == "dlq":
         d = diag.dlq_summary()
-        _print_json(d) if args.json else print(text.render_dlq(d))
+        _print_json(d) if args.json else _text(diag, text.render_dlq(d))
         return EXIT_OK
     if cmd == "anomalies":
         a = diag.anomalies()
-        _print_json(a) if args.json else print(text.render_anomalies(a))
+        _print_json(a) if args.json else _text(diag, text.render_anomalies(a))
         return EXIT_OK
     if cmd == "report":
         from diagnostics.report import write_report
 
-        path = write_report(diag, Path(args.out), title=args.title)
+        try:
+            path = write_report(diag, Path(args.out), title=args.title)
+        except OSError as exc:
+            raise DiagnosticsError(f"--out {args.out}: cannot write it ({exc.strerror})") from None
         print(f"report written to {path} ({path.stat().st_size // 1024} KiB)")
+        _footer(diag)
         return EXIT_OK
     raise DiagnosticsError(f"unknown command {cmd!r}")  # argparse stops this earlier
 

@@ -30,14 +30,20 @@ def parse_duration(text: str) -> timedelta:
     m = _DURATION.match(text or "")
     if not m:
         raise ValueError(f"{text!r} is not a duration like 30m, 1h, 2d (units: s, m, h, d, w)")
-    return timedelta(**{_UNITS[m.group(2).lower()]: float(m.group(1))})
+    try:
+        value = timedelta(**{_UNITS[m.group(2).lower()]: float(m.group(1))})
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long a duration (at most {timedelta.max.days:,} days)") from None
+    if value <= timedelta(0):
+        raise ValueError(f"{text!r} is not a duration longer than zero")
+    return value
 
 
 def parse_time(text: str) -> datetime:
     """An ISO-8601 time (``Z`` or an offset; naive means UTC) as an aware UTC datetime."""
     try:
         t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, OverflowError):
         raise ValueError(f"{text!r} is not an ISO-8601 time like 2026-11-26T04:05:06Z") from None
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
@@ -81,7 +87,16 @@ class Window:
     def last(cls, since: str, now: datetime | None = None) -> Window:
         """The window ending now and starting ``since`` ago (``"1h"``, ``"30m"`` ...)."""
         end = now or datetime.now(UTC)
-        return cls(end - parse_duration(since), end)
+        span = parse_duration(since)
+        try:
+            start = end - span
+        except OverflowError:
+            start = datetime.min.replace(tzinfo=UTC)
+        if start.year < 1970:
+            raise ValueError(
+                f"{since!r} reaches back before 1970: no log or metric is that old; give a shorter one"
+            )
+        return cls(start, end)
 
     @classmethod
     def build(cls, since: str | None = None, start: str | None = None, end: str | None = None) -> Window:

@@ -370,16 +370,18 @@ def build_report(
     now: datetime | None = None,
 ) -> str:
     """The report as one HTML string (see the module docstring)."""
-    ev = diag.evidence
     frame = diag.metrics_frame()
-    states = diag.alarm_states() if ev.alarms else []
+    ov = diag.overview()
+    states = ov.evaluations
     firing = [e for e in states if e.fired]
     triages = [diag.from_alarm(e.alarm.name) for e in firing[:6]]
-    groups = diag.failures()
-    thr = diag.throttles()
-    q = diag.quarantine_summary()
-    dlq = diag.dlq_summary()
-    anomalies = diag.anomalies()
+    groups = ov.failures
+    thr = ov.throttles
+    qdocs = diag.quarantine_docs()
+    q = analysis.quarantine_summary(qdocs or [])
+    msgs = diag.dlq_messages()
+    dlq = analysis.dlq_summary(msgs or [], diag.failure_lines_for([m.message_id for m in msgs or []]))
+    anomalies = ov.anomalies
 
     # the ids that get a trace section: the failing work first
     cids: list[str] = []
@@ -392,10 +394,10 @@ def build_report(
     ]:
         if cid and cid not in cids:
             cids.append(cid)
-    traces = [tr for tr in (diag.trace(c) for c in cids[:max_traces]) if tr.found]
+    traces = [tr for tr in diag.traces(cids[:max_traces]) if tr.found]
     known = {tr.correlation_id for tr in traces}
 
-    funnel_values = analysis.totals(ev.emf, FUNNEL)
+    funnel_values = {n: sum(v for (_, m), v in ov.totals.items() if m == n) for n in FUNNEL}
     durations = duration_table(frame) if not frame.empty else []
     title = title or "Pipeline triage report"
     generated = iso(now or datetime.now(UTC))
@@ -409,7 +411,7 @@ def build_report(
         '<a href="#dlq">DLQ</a><a href="#traces">Traces</a></nav>',
     ]
     html.append('<section id="alarms"><h2>Alarms</h2>')
-    if states:
+    if diag.alarms:
         html.append(
             _table(
                 ["state", "alarm", "severity", "breaching periods", "max", "rule"],

@@ -31,6 +31,7 @@ LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 LINE_FIELDS = {
     "timestamp", "level", "message", "logger", "service", "pipeline", "environment", "function_name",
     "function_version", "cold_start", "aws_request_id", "correlation_id", "exception", "trace_id", "span_id",
+    "@log",
 }  # fmt: skip
 
 
@@ -71,7 +72,7 @@ def render_alarm_states(evaluations: Sequence[Evaluation]) -> str:
             e.alarm.name,
             e.alarm.severity,
             len(e.breaching),
-            _num(max((d.value for d in e.datapoints if d.value is not None), default=None)),
+            _num(e.peak),
             e.alarm.rule,
         )
         for e in evaluations
@@ -93,6 +94,8 @@ def render_triage(t: AlarmTriage, *, max_rows: int = 20) -> str:
     out.append(f"  window    {ev.window}")
     out.append(f"  state     {ev.summary()}")
     out.append(f"  defined   {a.file}")
+    out.append(f"  source    {ev.source}")
+    out += [f"  note      {n}" for n in t.notes]
 
     out.append(section(f"Breaching datapoints ({len(t.breaching)})"))
     out.append(
@@ -133,7 +136,14 @@ def render_triage(t: AlarmTriage, *, max_rows: int = 20) -> str:
     out.append("  " + (", ".join(t.correlation_ids) if t.correlation_ids else "(none in the logs)"))
 
     q = t.quarantine_summary
-    out.append(section(f"Failing records: {q.records} quarantined in {q.documents} document(s)"))
+    if not t.quarantine_read:
+        out.append(section("Failing records: quarantine not read"))
+        out.append("  quarantine not read: pass --bucket or --quarantine-dir")
+        if t.logged_keys:
+            out.append(f"  the invocations' lines name {len(t.logged_keys)} quarantine key(s):")
+            out += [f"    {k}" for k in t.logged_keys[:max_rows]]
+    else:
+        out.append(section(f"Failing records: {q.records} quarantined in {q.documents} document(s)"))
     out.append(
         table(
             ["key", "kind", "records", "correlation id", "top reasons"],
@@ -152,7 +162,7 @@ def render_triage(t: AlarmTriage, *, max_rows: int = 20) -> str:
         out.append(f"  example ({ex['key']}): {clip(json.dumps(ex['record'], default=str), 140)}")
         out.append(f"           reasons: {'; '.join(ex['reasons'])}")
 
-    out.append(section(f"DLQ messages ({len(t.dlq)})"))
+    out.append(section(f"DLQ messages ({len(t.dlq)})" if t.dlq_read else "DLQ messages: DLQ not read"))
     out.append(
         table(
             ["message id", "correlation id", "what", "receives", "failures", "last error", "matched by"],
@@ -162,7 +172,7 @@ def render_triage(t: AlarmTriage, *, max_rows: int = 20) -> str:
                     m.row.correlation_id or "-",
                     m.row.description,
                     m.row.receive_count or "-",
-                    m.row.failures,
+                    "-" if m.row.failures is None else m.row.failures,
                     m.row.last_error or "-",
                     m.matched_by,
                 )
@@ -325,7 +335,7 @@ def render_dlq(d: DLQSummary) -> str:
                     r.description,
                     iso(r.sent_at),
                     r.receive_count or "-",
-                    r.failures,
+                    "not looked up" if r.failures is None else r.failures,
                     r.last_error or "-",
                 )
                 for r in d.rows
@@ -348,4 +358,20 @@ def render_anomalies(a: AnomalySummary) -> str:
             f"  {x.get('timestamp')}  {x.get('service', '-')}  {x.get('message')}  "
             + clip(json.dumps(extra, default=str), 120)
         )
+    return "\n".join(out)
+
+
+def render_sources(diag: Any) -> str:
+    """What was read, what was not (and what that means), and the lines skipped as malformed."""
+    from diagnostics.sources import SKIP_KINDS
+
+    out = [section("Sources")]
+    for s in diag.sources_read():
+        if s.given:
+            out.append(f"  {s.role}: {s.description}" + (f" ({s.detail})" if s.detail else ""))
+        else:
+            out.append(f"  {s.description}")
+        out += [f"    note: {n}" for n in s.notes]
+    for sk in diag.skipped():
+        out.append(f"  skipped {sk.where}: {SKIP_KINDS.get(sk.kind, sk.kind)}: {sk.detail}")
     return "\n".join(out)

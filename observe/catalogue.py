@@ -154,3 +154,37 @@ def write_docs(path: str = "docs/metrics.md") -> None:
     )
     with open(path, "w", encoding="utf-8") as f:
         f.write(header + as_markdown())
+
+
+class LogFields(NamedTuple):
+    """The names of the fields observe writes on every log line (docs/logging.md).
+
+    Readers of the logs (the diagnostics' filter patterns and Logs Insights queries) take the
+    names from here, so the writer and the queries cannot drift apart.
+    """
+
+    timestamp: str = "timestamp"
+    level: str = "level"
+    message: str = "message"
+    logger: str = "logger"
+    service: str = "service"
+    pipeline: str = "pipeline"
+    environment: str = "environment"
+    function_name: str = "function_name"
+    request_id: str = "aws_request_id"
+    correlation_id: str = "correlation_id"
+    message_id: str = "message_id"  # the SQS record a line is about (observe.batch)
+    exception: str = "exception"  # {type, message, stack}
+    duration_ms: str = "duration_ms"  # on the invocation's summary line
+    batch_item_failures: str = "batch_item_failures"
+    throttle_source: str = "throttle_source"
+    throttle_code: str = "throttle_code"
+    retry_after_s: str = "retry_after_s"
+    messages_returned: str = "messages_returned"
+
+
+#: The standard log field names (``LOG_FIELDS.correlation_id`` ...).
+LOG_FIELDS = LogFields()
+
+#: ``message`` of the summary line observe writes at the end of every invocation.
+SUMMARY_MESSAGES: tuple[str, str] = ("invocation complete", "invocation failed")

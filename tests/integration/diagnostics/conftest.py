@@ -4,7 +4,9 @@ The moto server and the incident (emulator/scenario.py: the real scheduler and w
 moto over HTTP and the local source API) are made once per session; the AWS variables point at
 the server only inside the tests that ask for ``diag_aws`` (as the ingest suite does), so other
 suites' servers are left alone. The captured lines are also put into CloudWatch Logs groups on
-moto, so the CLI can read them over HTTP through boto3.
+moto, so the CLI can read them over HTTP through boto3; their EMF metrics are put as CloudWatch
+would extract them (emulator/cloudwatch.py), the shipped alarms are created, and the one the
+incident makes fire is set to ALARM (moto never evaluates alarms; CloudWatch would have).
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from emulator.cloudwatch import deploy_alarms, publish_metrics
 from emulator.moto_server import FAKE_ENV, moto_server
 from emulator.scenario import ScenarioResult, publish_to_cloudwatch, run_scenario, write_outputs
 
 _OVERRIDES = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_SQS", "AWS_MAX_ATTEMPTS")
+
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 @dataclass
@@ -29,6 +35,7 @@ class Incident:
     out: Path  # ingest.jsonl, s3/quarantine/..., dlq.jsonl
     log_groups: list[str]
     endpoint: str
+    alarms: list[str]  # created on moto
 
     def env(self) -> dict[str, str]:
         """The environment a CLI subprocess needs to reach moto."""
@@ -69,7 +76,16 @@ def diag_incident(diag_moto: str, tmp_path_factory: pytest.TempPathFactory) -> I
         out = tmp_path_factory.mktemp("incident")
         write_outputs(result, out)
         groups = sorted(publish_to_cloudwatch(result.lines))
-    return Incident(result, out, groups, diag_moto)
+        publish_metrics(result.lines)
+        alarms = deploy_alarms(REPO / "terraform" / "generated", environment=result.environment)
+        import boto3
+
+        boto3.client("cloudwatch").set_alarm_state(
+            AlarmName=result.quarantine_alarm,
+            StateValue="ALARM",
+            StateReason="Threshold Crossed (set by the test)",
+        )
+    return Incident(result, out, groups, diag_moto, alarms)
 
 
 @pytest.fixture

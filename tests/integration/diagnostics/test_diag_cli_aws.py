@@ -85,8 +85,8 @@ def test_the_throttles_alarm_leads_to_the_429_and_the_run_it_stopped(diag_aws: I
     r = diag_aws.result
     proc = cli(diag_aws, "alarm", f"ingest-worker-Throttles-{r.environment}", *aws_sources(diag_aws))
     assert proc.returncode == 0, proc.stderr  # a breaching datapoint, though 1 of 3 periods does not fire it
-    assert "state     OK: 1 breaching of" in proc.stdout
-    assert "throttled by http-429 (429, retry after 1s) 1 time(s)" in proc.stdout
+    assert "state     OK; did not fire in the window; 1 breaching of" in proc.stdout
+    assert "throttled by http-429 (429, retry after 1 s) 1 time(s)" in proc.stdout
     listed = cli(diag_aws, "throttles", "--log-group", "/aws/lambda/ingest-worker", "--json")
     events = json.loads(listed.stdout)
     assert [(e["source"], e["retry_after_s"], e["messages_returned"]) for e in events] == [
@@ -115,7 +115,8 @@ def test_windows_and_bad_sources_are_handled_client_side(diag_aws: Incident) -> 
         diag_aws, "alarm", r.quarantine_alarm, "--log-group", *diag_aws.log_groups,
         "--start", "2020-01-01T00:00:00Z", "--end", "2020-01-01T01:00:00Z",
     )  # fmt: skip
-    assert old.returncode == 1 and "0 log lines and 0 EMF documents" in old.stdout
+    assert old.returncode == 1 and "0 breaching of 12 period(s)" in old.stdout
+    assert "CloudWatch returned no datapoints for RecordsQuarantined" in old.stdout
     missing = cli(diag_aws, "failures", "--log-group", "/aws/lambda/nope")
     assert missing.returncode == 2 and "--log-group /aws/lambda/nope: no such log group" in missing.stderr
     no_bucket = cli(diag_aws, "quarantine", "--bucket", "no-such-bucket-here")

@@ -54,7 +54,7 @@ def test_the_triage_notebook_runs_from_the_alarm_to_the_records(diag_incident: I
     assert errors == []
     assert images >= 2, "the datapoints plot and the reasons chart"
     assert f"{r.quarantine_alarm}: watches RecordsQuarantined of service ingest-worker" in text
-    assert "state: ALARM from" in text
+    assert "state: ALARM; in ALARM from" in text
     assert f"trace {r.run_id}:" in text and "across ingest-scheduler, ingest-worker" in text
     assert "quarantine/source/_/page-000001.json" in text and ".malformed.json" in text
     assert "expect_column_values_to_be_between:amount" in text and "failed in these invocations" in text

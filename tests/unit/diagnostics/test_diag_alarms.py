@@ -18,7 +18,7 @@ from diagnostics.alarms import (
     samples,
     statistic,
 )
-from diagnostics.model import Window
+from diagnostics.model import Window, iso
 from tests.unit.diagnostics.diag_builders import ALARMS_DIR, at, emf
 
 DIMS = {"service": "ingest-worker", "pipeline": "ingest", "environment": "dev"}
@@ -51,8 +51,20 @@ def test_every_shipped_alarm_loads_and_resolves_per_environment(alarms: list) ->
 def test_an_unknown_alarm_names_close_matches(alarms: list) -> None:
     with pytest.raises(UnknownAlarmError, match="did you mean ingest-worker-RecordsQuarantined-dev"):
         find_alarm(alarms, "ingest-worker-RecordQuarantined-dev")
-    with pytest.raises(UnknownAlarmError, match="-dev, -stg or -prd"):
-        find_alarm(alarms, "ingest-worker-RecordsQuarantined-qa")
+    with pytest.raises(UnknownAlarmError, match="end in their environment"):
+        find_alarm(alarms, "ingest-worker-RecordsQuarantined")
+
+
+def test_any_environment_and_a_deployment_prefix_resolve(alarms: list) -> None:
+    qa = find_alarm(alarms, "ingest-worker-RecordsQuarantined-qa")  # a team's own environment name
+    assert qa.environment == "qa" and dict(qa.dimensions)["environment"] == "qa"
+    assert qa.template == "ingest-worker-RecordsQuarantined-${environment}"
+    deployed = find_alarm(alarms, "acme-data-ingest-worker-RecordsQuarantined-prd")  # terraform's name_prefix
+    assert (deployed.name, deployed.environment, deployed.service) == (
+        "acme-data-ingest-worker-RecordsQuarantined-prd",
+        "prd",
+        "ingest-worker",
+    )
 
 
 def test_bad_alarm_files_are_named_with_the_field(tmp_path: Path) -> None:
@@ -112,7 +124,15 @@ def test_sums_per_aligned_period_against_the_threshold(alarms: list) -> None:
         (at(0), 110, True),
         (at(300), 99, False),
     ]
-    assert ev.fired and ev.state == "ALARM" and ev.first_alarm == at(0)
+    # it fired at the end of the first period and recovered at the end of the next: OK now
+    assert ev.fired and ev.state == "OK" and ev.entered_alarm == at(300) and ev.recovered_at == at(600)
+    assert [(c.time, c.old, c.new) for c in ev.changes] == [
+        (at(300), "INSUFFICIENT_DATA", "ALARM"),
+        (at(600), "ALARM", "OK"),
+    ]
+    assert ev.summary().startswith(f"OK; in ALARM from {iso(at(300))}; recovered {iso(at(600))}")
+    still = evaluate(spec, docs[:-2])  # without the next period: still in ALARM, not recovered
+    assert still.state == "ALARM" and still.recovered_at is None and "not recovered" in still.summary()
     blamed = [(s.doc["aws_request_id"], s.value) for s in culprits(spec, ev.datapoints[0])]
     assert blamed == [("a", 60), ("a", 30), ("b", 20)]  # largest first
     late = evaluate(spec, docs, Window(at(300), at(600)))
@@ -128,7 +148,7 @@ def test_n_of_m_periods_and_missing_data(alarms: list) -> None:
     assert [d.breaching for d in ev.datapoints] == [True, False, False, True] and not ev.fired
     near = [*one, *emf(2 * 300 + 10, rid="r2", Throttles=1)]  # periods 0 and 2: 2 of 3
     ev = evaluate(spec, near)
-    assert [d.in_alarm for d in ev.datapoints] == [False, False, True] and ev.first_alarm == at(600)
+    assert [d.in_alarm for d in ev.datapoints] == [False, False, True] and ev.entered_alarm == at(900)
     missing_breaches = evaluate(
         type(spec)(**{**spec.__dict__, "treat_missing_data": "breaching"}),
         [*emf(10, Throttles=0), *emf(610, rid="z", Throttles=0)],

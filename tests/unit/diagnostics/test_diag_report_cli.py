@@ -13,7 +13,7 @@ import pytest
 
 from diagnostics.alarms import load_alarms
 from diagnostics.cli import main
-from diagnostics.core import Diagnostics, Evidence
+from diagnostics.core import Diagnostics
 from diagnostics.report import build_report
 from tests.unit.diagnostics.diag_builders import (
     ALARMS_DIR,
@@ -56,15 +56,11 @@ def evidence(observe_capture: Any, lambda_context: Any) -> tuple[list[dict], lis
 
 def test_the_report_is_one_self_contained_file_with_working_links(evidence: Any) -> None:
     lines, emf, rid = evidence
-    diag = Diagnostics(
-        Evidence(
-            logs=lines,
-            emf=emf,
-            quarantine=quarantine_docs(datetime.now(UTC)),
-            dlq=dlq_messages(),
-            alarms=load_alarms(ALARMS_DIR),
-            sources={"logs": "test"},
-        )
+    diag = Diagnostics.from_docs(
+        [*lines, *emf],
+        quarantine=quarantine_docs(datetime.now(UTC)),
+        dlq=dlq_messages(),
+        alarms=load_alarms(ALARMS_DIR),
     )
     html = build_report(diag, title="Incident 42")
     page = Page()

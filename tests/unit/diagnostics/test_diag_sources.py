@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 
 from diagnostics.model import DLQMessage, QuarantineDoc, SourceError, Window, doc_time, parse_duration
+from diagnostics.queries import Selection
 from diagnostics.sources import (
     CloudWatchLogSource,
     DirQuarantineSource,
     FileDLQSource,
     FileLogSource,
     parse_line,
+    register_line_parser,
 )
 from tests.unit.diagnostics.diag_builders import REPO, at, emf, line
 
@@ -38,20 +40,55 @@ def test_durations_and_windows() -> None:
         Window.build(start="2026-11-26T05:00:00Z", end="2026-11-26T04:00:00Z")
     with pytest.raises(ValueError, match="not an ISO-8601 time"):
         Window.build(start="yesterday")
+    with pytest.raises(ValueError, match="reaches back before 1970"):
+        Window.build(since="99999999d")
+    with pytest.raises(ValueError, match="too long a duration"):
+        Window.build(since="9999999999d")
+    with pytest.raises(ValueError, match="longer than zero"):
+        parse_duration("0s")
 
 
-def test_parse_line_takes_the_json_object_and_skips_runtime_lines() -> None:
-    assert parse_line('{"a": 1}\n') == {"a": 1}
+def test_parse_line_takes_the_json_object_and_names_what_it_could_not_read() -> None:
+    assert parse_line('{"a": 1}\n').doc == {"a": 1}
     prefixed = '2026-11-26T04:00:00.000Z\t8f0e\tINFO\t{"message": "x", "level": "info"}'
-    assert parse_line(prefixed) == {"message": "x", "level": "info"}
-    for text in (
-        "START RequestId: 8f0e Version: $LATEST",
-        "REPORT RequestId: 8f0e Duration: 3 ms",
-        "",
-        "[1, 2]",
+    assert parse_line(prefixed).doc == {"message": "x", "level": "info"}
+    assert parse_line(prefixed.encode()).doc == {"message": "x", "level": "info"}
+    for text, kind in (
+        ("START RequestId: 8f0e Version: $LATEST", "platform"),
+        ("REPORT RequestId: 8f0e Duration: 3 ms", "platform"),
+        ("", "blank"),
+        ("[1, 2]", "not-json"),
+        ("plain text", "not-json"),
+        ("{not json", "malformed-json"),
     ):
-        assert parse_line(text) is None
-    assert parse_line("{not json") is None
+        got = parse_line(text)
+        assert (got.doc, got.kind) == (None, kind), text
+    whole = json.dumps(emf(1, Duration=3.0)[0])
+    truncated = parse_line(whole[: len(whole) // 2])
+    assert truncated.kind == "malformed-emf" and "truncated?" in truncated.detail
+    no_time = parse_line(json.dumps({"_aws": {"CloudWatchMetrics": []}, "Duration": 1}))
+    assert no_time.kind == "malformed-emf" and "Timestamp" in no_time.detail
+
+
+def test_a_registered_parser_turns_platform_lines_into_documents() -> None:
+    from diagnostics import sources
+
+    saved = list(sources.LINE_PARSERS)
+
+    def report(text: str) -> dict | None:
+        if text.startswith("REPORT RequestId:"):
+            return {"platform": "report", "aws_request_id": text.split()[2]}
+        return None
+
+    try:
+        register_line_parser("platform-report", report)
+        assert parse_line("REPORT RequestId: 8f0e Duration: 3 ms").doc == {
+            "platform": "report",
+            "aws_request_id": "8f0e",
+        }
+        assert parse_line("START RequestId: 8f0e").kind == "platform"  # the recogniser still runs after it
+    finally:
+        sources.LINE_PARSERS[:] = saved
 
 
 def test_doc_time_reads_log_and_emf_times() -> None:
@@ -62,22 +99,42 @@ def test_doc_time_reads_log_and_emf_times() -> None:
 
 def test_file_source_reads_files_and_directories_within_the_window(tmp_path: Path) -> None:
     (tmp_path / "a").mkdir()
+    whole = json.dumps(emf(3, Duration=3.0)[0])
     (tmp_path / "a" / "one.jsonl").write_text(
         json.dumps(line(1, "first")) + "\nSTART RequestId: x\n" + json.dumps(line(400, "late")) + "\n"
-    )
+        + whole[:200] + "\n"
+    )  # fmt: skip
     (tmp_path / "two.log").write_text(json.dumps(emf(2, Duration=3.0)[0]) + "\n\n")
     (tmp_path / "notes.md").write_text('{"message": "not a log file"}\n')
     src = FileLogSource(tmp_path)
-    docs = list(src.read(Window(at(0), at(300))))
+    docs = list(src.read(Selection.everything(Window(at(0), at(300)))))
     assert [d.get("message", "emf") for d in docs] == ["first", "emf"]
-    assert src.skipped == 1  # the START line; blank lines are not counted
+    st = src.stats
+    assert st.skipped.counts == {"platform": 1, "malformed-emf": 1}  # blank lines are not counted
+    assert st.skipped.malformed == 1 and st.lines_fetched == 6 and st.lines_matched == 2
+    (broken,) = st.skipped.examples
+    assert broken.where == f"{tmp_path / 'a' / 'one.jsonl'}:4" and broken.kind == "malformed-emf"
+
+
+def test_file_source_parses_only_the_lines_that_can_match(tmp_path: Path) -> None:
+    rows = [line(i, f"line {i}", cid=f"run-{i % 7}", rid=f"req-{i % 3}") for i in range(70)]
+    path = tmp_path / "x.jsonl"
+    cut = '{"level": "error", "correlation_id": "run-3", "message": "cut sho'  # truncated on the way
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + cut + "\n" + "{broken run-5\n")
+    src = FileLogSource(path)
+    got = list(src.read(Selection.ids(Window(), "correlation_id", ["run-3"])))
+    assert [d["message"] for d in got] == [f"line {i}" for i in range(3, 70, 7)]
+    assert src.stats.lines_fetched == 72 and src.stats.lines_parsed == 11  # 10 lines + the cut one
+    assert src.stats.skipped.counts == {"malformed-json": 1}  # the id's own broken line is reported
+    by_rid = FileLogSource(path)
+    assert len(list(by_rid.read(Selection.ids(Window(), "aws_request_id", ["req-1", "req-2"])))) == 46
 
 
 def test_file_source_errors_name_the_path(tmp_path: Path) -> None:
     with pytest.raises(SourceError, match=r"--logs .*missing\.jsonl: no such file or directory"):
-        list(FileLogSource(tmp_path / "missing.jsonl").read(Window()))
+        list(FileLogSource(tmp_path / "missing.jsonl").read(Selection.everything(Window())))
     with pytest.raises(SourceError, match="holds no log files"):
-        list(FileLogSource(tmp_path).read(Window()))
+        list(FileLogSource(tmp_path).read(Selection.everything(Window())))
 
 
 def _write(root: Path, key: str, doc: dict) -> None:
@@ -91,6 +148,8 @@ def test_quarantine_mirror_is_read_from_its_root_or_the_quarantine_folder(tmp_pa
     _write(tmp_path, "quarantine/messages/m-1.json", {"correlation_id": "c2", "reasons": ["r"], "body": "x"})
     keys = sorted(d.key for d in DirQuarantineSource(tmp_path).read())
     assert keys == ["quarantine/messages/m-1.json", "quarantine/source/_/page-000001.json"]
+    named = DirQuarantineSource(tmp_path).read(keys=["quarantine/messages/m-1.json"])
+    assert [d.key for d in named] == ["quarantine/messages/m-1.json"]
     assert sorted(d.key for d in DirQuarantineSource(tmp_path / "quarantine").read()) == keys
     (tmp_path / "quarantine" / "bad.json").write_text("[1")
     with pytest.raises(SourceError, match=r"bad\.json: not a JSON quarantine document"):
@@ -182,15 +241,18 @@ def test_cloudwatch_source_filters_the_window_itself() -> None:
     ]
     client = _Logs([{"events": events[:2]}, {"events": events[2:]}])
     src = CloudWatchLogSource(["/aws/lambda/ingest-worker"], client=client)
-    docs = list(src.read(Window(at(0), at(3600))))
+    docs = list(src.read(Selection.everything(Window(at(0), at(3600)))))
     assert [d["message"] for d in docs] == ["inside", "no timestamp field"]
     assert docs[1]["timestamp"] == "2026-11-26T04:00:30.000Z"  # the event's time when the line has none
-    assert src.skipped == 1
+    assert src.stats.skipped.counts == {"platform": 1} and src.stats.lines_fetched == 4
     assert client.paginator.kwargs == {
         "logGroupName": "/aws/lambda/ingest-worker",
         "startTime": int(at(0).timestamp() * 1000),
         "endTime": int(at(3600).timestamp() * 1000),
     }
+    # an id is asked for with a quoted-term pattern; what comes back is re-checked all the same
+    list(src.read(Selection.ids(Window(at(0), at(3600)), "correlation_id", ["run-7"])))
+    assert client.paginator.kwargs["filterPattern"] == '"run-7"'
     with pytest.raises(SourceError, match="give at least one log group"):
         CloudWatchLogSource([])
 

@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from diagnostics.alarms import UnknownAlarmError, load_alarms
-from diagnostics.core import Diagnostics, Evidence
-from diagnostics.triage import from_alarm
+from diagnostics.core import Diagnostics
 from tests.unit.diagnostics.diag_builders import ALARMS_DIR, dlq_messages, observed_incident, quarantine_docs
 
 
@@ -22,14 +21,10 @@ def incident(observe_capture: Any, lambda_context: Any) -> tuple[list[dict], lis
 def test_from_alarm_walks_from_the_datapoint_to_the_records_and_the_cause(incident: Any) -> None:
     lines, emf, rid = incident
     now = datetime.now(UTC)
-    t = from_alarm(
-        alarm_name="ingest-worker-RecordsQuarantined-dev",
-        alarms=load_alarms(ALARMS_DIR),
-        logs=lines,
-        emf=emf,
-        quarantine=quarantine_docs(now),
-        dlq=dlq_messages(),
+    diag = Diagnostics.from_docs(
+        [*lines, *emf], quarantine=quarantine_docs(now), dlq=dlq_messages(), alarms=load_alarms(ALARMS_DIR)
     )
+    t = diag.from_alarm("ingest-worker-RecordsQuarantined-dev")
     assert t.fired and [d.value for d in t.breaching] == [120]
     assert [(b.request_id, b.value, b.outcome, b.function_name) for b in t.invocations] == [
         (rid, 120, "ok", "test-function")
@@ -53,24 +48,20 @@ def test_from_alarm_walks_from_the_datapoint_to_the_records_and_the_cause(incide
 
 def test_an_alarm_that_did_not_breach_has_nothing_to_blame(incident: Any) -> None:
     lines, emf, _ = incident
-    t = from_alarm(
-        alarm_name="ingest-worker-Throttles-dev", alarms=load_alarms(ALARMS_DIR), logs=lines, emf=emf
-    )
+    diag = Diagnostics.from_docs([*lines, *emf], alarms=load_alarms(ALARMS_DIR))
+    t = diag.from_alarm("ingest-worker-Throttles-dev")
     assert t.evaluation.state == "OK" and not t.breaching and not t.invocations and not t.causes
     with pytest.raises(UnknownAlarmError):
-        from_alarm(alarm_name="ingest-worker-Nope-dev", alarms=load_alarms(ALARMS_DIR), logs=lines, emf=emf)
+        diag.from_alarm("ingest-worker-Nope-dev")
 
 
 def test_the_session_object_answers_the_same_questions(incident: Any) -> None:
     lines, emf, rid = incident
-    diag = Diagnostics(
-        Evidence(
-            logs=lines,
-            emf=emf,
-            quarantine=quarantine_docs(datetime.now(UTC)),
-            dlq=dlq_messages(),
-            alarms=load_alarms(ALARMS_DIR),
-        )
+    diag = Diagnostics.from_docs(
+        [*lines, *emf],
+        quarantine=quarantine_docs(datetime.now(UTC)),
+        dlq=dlq_messages(),
+        alarms=load_alarms(ALARMS_DIR),
     )
     states = diag.alarm_states()
     assert states[0].alarm.name == "ingest-worker-RecordsQuarantined-dev" and states[0].fired
@@ -86,3 +77,40 @@ def test_the_session_object_answers_the_same_questions(incident: Any) -> None:
     assert diag.invocations()[rid].batch_item_failures == 1
     assert diag.metrics_frame().query("metric == 'RecordsQuarantined'")["value"].sum() == 120
     assert diag.dlq_summary().count == 2 and diag.quarantine_summary().documents == 5
+
+
+def test_without_a_quarantine_source_the_triage_says_so_and_names_the_logged_keys(incident: Any) -> None:
+    lines, emf, _ = incident
+    t = Diagnostics.from_docs([*lines, *emf], alarms=load_alarms(ALARMS_DIR)).from_alarm(
+        "ingest-worker-RecordsQuarantined-dev"
+    )
+    assert not t.quarantine_read and not t.dlq_read and t.quarantine == []
+    assert t.logged_keys == ["quarantine/source/_/page-000001.json", "quarantine/source/_/page-000002.json"]
+    assert "quarantine not read: pass --bucket or --quarantine-dir" in t.headline
+    assert any("the quarantine was not read" in c for c in t.causes)
+
+
+def test_one_big_invocation_is_triaged_in_linear_work(monkeypatch: pytest.MonkeyPatch) -> None:
+    """4,000 lines in one invocation: every line's level is looked at a bounded number of times (the
+    quadratic version re-scanned the invocation's lines for each of them)."""
+    from diagnostics import analysis, triage
+    from tests.unit.diagnostics.diag_builders import emf, line, summary
+
+    n = 4000
+    docs = [line(i * 0.01, "records quarantined", level="warning", rid="big", cid=f"run-{i % 40}",
+                 key=f"quarantine/s/_/page-{i:06d}.json") for i in range(n)]  # fmt: skip
+    docs += [summary(41, rid="big", cid="batch"), *emf(41, rid="big", cid="batch", RecordsQuarantined=n)]
+    calls = {"n": 0}
+    real = analysis.level_of
+
+    def counting(doc: dict) -> int:
+        calls["n"] += 1
+        return real(doc)
+
+    for module in (analysis, triage):
+        monkeypatch.setattr(module, "level_of", counting)
+    t = Diagnostics.from_docs(docs, alarms=load_alarms(ALARMS_DIR)).from_alarm(
+        "ingest-worker-RecordsQuarantined-dev"
+    )
+    assert len(t.correlation_ids) == 40 and len(t.logged_keys) == n
+    assert calls["n"] < 10 * n, calls["n"]
