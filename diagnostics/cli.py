@@ -245,14 +245,28 @@ def triage_json(t: Any) -> dict[str, Any]:
     }
 
 
-def _footer(diag: Any) -> None:
+#: The kinds of source each command reads (the footer says what was and was not read of these).
+ROLES = {
+    "alarm": ("logs", "metrics", "alarm states", "alarms", "quarantine", "dlq"),
+    "alarms": ("logs", "metrics", "alarm states", "alarms"),
+    "trace": ("logs",),
+    "failures": ("logs",),
+    "throttles": ("logs",),
+    "anomalies": ("logs",),
+    "quarantine": ("quarantine",),
+    "dlq": ("dlq", "logs"),
+    "report": ("logs", "metrics", "alarm states", "alarms", "quarantine", "dlq"),
+}
+
+
+def _footer(diag: Any, command: str) -> None:
     """What was read and not read, after the answer."""
-    print(text.render_sources(diag))
+    print(text.render_sources(diag, ROLES.get(command)))
 
 
-def _text(diag: Any, body: str) -> None:
+def _text(diag: Any, body: str, command: str) -> None:
     print(body)
-    _footer(diag)
+    _footer(diag, command)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -272,14 +286,14 @@ def run(args: argparse.Namespace) -> int:
                 )
             else:
                 print(text.render_alarm_states(states))
-                _footer(diag)
+                _footer(diag, "alarms")
             return EXIT_OK
         t = diag.from_alarm(args.name)
         if args.json:
             _print_json(triage_json(t))
         else:
             print(text.render_triage(t))
-            _footer(diag)
+            _footer(diag, "alarm")
         return EXIT_OK if t.breaching else EXIT_NOT_FOUND
     if cmd == "trace":
         tr = diag.trace(args.correlation_id)
@@ -287,30 +301,30 @@ def run(args: argparse.Namespace) -> int:
             _print_json({"correlation_id": tr.correlation_id, "lines": [shown(x) for x in tr.lines]})
         elif tr.found:
             print(text.render_trace(tr, max_lines=args.max_lines, min_level=args.level))
-            _footer(diag)
+            _footer(diag, "trace")
         else:
             print(f"no line carries correlation id {args.correlation_id!r}", file=sys.stderr)
-            print(diag.describe(), file=sys.stderr)
+            print(text.render_sources(diag, ROLES["trace"]), file=sys.stderr)
         return EXIT_OK if tr.found else EXIT_NOT_FOUND
     if cmd == "failures":
         groups = diag.failures()
-        _print_json(groups) if args.json else _text(diag, text.render_failures(groups))
+        _print_json(groups) if args.json else _text(diag, text.render_failures(groups), "failures")
         return EXIT_OK
     if cmd == "throttles":
         events = diag.throttles()
-        _print_json(events) if args.json else _text(diag, text.render_throttles(events))
+        _print_json(events) if args.json else _text(diag, text.render_throttles(events), "throttles")
         return EXIT_OK
     if cmd == "quarantine":
         q = diag.quarantine_summary()
-        _print_json(q) if args.json else _text(diag, text.render_quarantine(q))
+        _print_json(q) if args.json else _text(diag, text.render_quarantine(q), "quarantine")
         return EXIT_OK
     if cmd == "dlq":
         d = diag.dlq_summary()
-        _print_json(d) if args.json else _text(diag, text.render_dlq(d))
+        _print_json(d) if args.json else _text(diag, text.render_dlq(d), "dlq")
         return EXIT_OK
     if cmd == "anomalies":
         a = diag.anomalies()
-        _print_json(a) if args.json else _text(diag, text.render_anomalies(a))
+        _print_json(a) if args.json else _text(diag, text.render_anomalies(a), "anomalies")
         return EXIT_OK
     if cmd == "report":
         from diagnostics.report import write_report
@@ -320,7 +334,7 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise DiagnosticsError(f"--out {args.out}: cannot write it ({exc.strerror})") from None
         print(f"report written to {path} ({path.stat().st_size // 1024} KiB)")
-        _footer(diag)
+        _footer(diag, "report")
         return EXIT_OK
     raise DiagnosticsError(f"unknown command {cmd!r}")  # argparse stops this earlier
 

@@ -458,13 +458,25 @@ class CloudWatchAlarms:
                 ev.history = self.history(ev.alarm.name, window)
                 if ev.history is None:
                     ev.notes += [n for n in self.notes if n not in ev.notes]
-            last = ev.datapoints[-1].in_alarm if ev.datapoints else False
-            if last and st.state != "ALARM":
-                ev.notes.append(
-                    f"CloudWatch says {st.state} (since {iso(st.since)}), but its datapoints breach the rule "
-                    "in the last period (an emulator never evaluates alarms; or the deployed alarm differs)"
+            held = [d for d in ev.datapoints if d.in_alarm]
+            if held and st.state != "ALARM":
+                fired_at = held[0].start + timedelta(seconds=ev.alarm.period)
+                seen_alarm = bool(ev.history and any(c.new == "ALARM" for c in ev.history))
+                said = (
+                    f"CloudWatch says {st.state} (since {iso(st.since)}), "
+                    "but its datapoints breach the rule from "
                 )
-            elif st.state == "ALARM" and not any(d.in_alarm for d in ev.datapoints):
+                if st.since is None or st.since <= fired_at:  # in this state since before the breach
+                    ev.notes.append(
+                        f"{said}{iso(fired_at)}: it never fired for them (an emulator never evaluates "
+                        "alarms; or the deployed alarm differs from the spec)"
+                    )
+                elif not seen_alarm and ev.history is None:
+                    ev.notes.append(
+                        f"{said}{iso(fired_at)}: it may have fired and recovered since, or never have been "
+                        "evaluated (an emulator); without its history this cannot be told"
+                    )
+            if st.state == "ALARM" and not held:
                 ev.notes.append(
                     "CloudWatch says ALARM, but no datapoint in the window breaches the rule as shipped "
                     "(widen the window, or the deployed alarm differs from terraform/generated)"

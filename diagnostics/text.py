@@ -361,12 +361,18 @@ def render_anomalies(a: AnomalySummary) -> str:
     return "\n".join(out)
 
 
-def render_sources(diag: Any) -> str:
-    """What was read, what was not (and what that means), and the lines skipped as malformed."""
+def render_sources(diag: Any, roles: Iterable[str] | None = None) -> str:
+    """What was read, what was not (and what that means), and the lines skipped as malformed.
+
+    ``roles`` limits it to the kinds of source the command uses (all when None).
+    """
     from diagnostics.sources import SKIP_KINDS
 
+    wanted = set(roles) if roles is not None else None
     out = [section("Sources")]
     for s in diag.sources_read():
+        if wanted is not None and s.role not in wanted:
+            continue
         if s.given:
             out.append(f"  {s.role}: {s.description}" + (f" ({s.detail})" if s.detail else ""))
         else:

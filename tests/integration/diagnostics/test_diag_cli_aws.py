@@ -93,9 +93,12 @@ def test_the_throttles_alarm_leads_to_the_429_and_the_run_it_stopped(diag_aws: I
         ("http-429", 1.0, 1)
     ]
     trace = cli(diag_aws, "trace", r.throttled_id, "--log-group", *diag_aws.log_groups)
-    assert trace.returncode == 0 and "records?page=1&partition=eu" in trace.stdout
-    # the batch's "throttled" warning is written under the batch's own id, so only the request shows here
-    assert "HTTP/1.1 429 Too Many Requests" in trace.stdout and "HTTP/1.1 200 OK" in trace.stdout
+    assert trace.returncode == 0
+    assert (
+        'throttled: stopping this batch; unfinished messages go back to the queue  throttle_source="http-429"'
+        in (trace.stdout)
+    )
+    assert 'batch ingested  prefix="source/eu/page-000001"' in trace.stdout  # its redelivery went through
 
 
 def test_trace_follows_the_run_across_both_functions(diag_aws: Incident) -> None:
