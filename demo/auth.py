@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
 
-from demo.show import heading, render
+from demo.show import heading, platform_line, render
 from emulator.env import scoped_env
 from observe import logging as olog
 
@@ -196,11 +196,11 @@ def main() -> None:
         if not json.loads(line).get("logger", "").startswith(("werkzeug", "botocore", "httpx"))
     ]
     render("\n".join(lines))
-    heading("the platform's REPORT lines (each function under awslambdaric; a new environment per mode)")
+    heading("the platform's REPORT lines (under awslambdaric; new environments per mode)")
     for path, fn in functions.items():
         for line in fn.lines():
             if line.startswith("REPORT "):
-                print(f"  {path:<9} {line.strip()}".replace("\t", "  "))
+                platform_line(path, line)
     heading("auth metrics")
     for name, value in _metrics(written).items():
         print(f"  {name}: {value}")

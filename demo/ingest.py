@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from demo.show import heading, render
+from demo.show import heading, platform_line, render
 
 OUT = Path("out/demo")
 #: the drift checks' key of the cron tasks' batches (no partition)
@@ -181,7 +181,7 @@ def run_and_show(res: Any, ds: Any, source: Any, schedule: Any, work: Any) -> No
     for fn in (schedule, work):
         for line in fn.lines():
             if line.startswith(("REPORT ", "INIT_REPORT ")):
-                print(f"  {fn.config.name}: {line.strip()}".replace("\t", "  "))
+                platform_line(fn.config.name, line)
 
     heading("Counts")
     print(
@@ -191,8 +191,8 @@ def run_and_show(res: Any, ds: Any, source: Any, schedule: Any, work: Any) -> No
     )
     print(f"  late page: {late_stats.invocations} invocation, {late_stats.deleted} message done")
     print(
-        f"  runtime: {work.environments} worker environment(s) (init once, then warm), "
-        f"{schedule.environments} scheduler environment(s); memory size enforced by {work.memory_enforcement}"
+        f"  environments: worker {work.environments}, scheduler {schedule.environments} "
+        f"(each inits once, then stays warm)\n  memory size enforced by: {work.memory_enforcement}"
     )
     print(f"  source requests by status: {dict(sorted(source.status_counts().items()))}")
 

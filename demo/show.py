@@ -69,3 +69,17 @@ def _fmt(value: Any) -> str:
 
 def _unit(unit: str) -> str:
     return {"Milliseconds": "ms", "Megabytes": "MB", "Percent": "%", "Count": ""}.get(unit, f" {unit}")
+
+
+def platform_line(label: str, line: str, width: int = 80) -> None:
+    """A platform line (``REPORT``, ``INIT_REPORT``) of function ``label``: its tab-separated
+    fields packed into lines that fit ``width`` columns, under the label."""
+    fields = [f for f in line.strip().split("\t") if f]
+    lead = f"  {label:<17}"
+    lines = [lead + fields[0]]
+    for f in fields[1:]:
+        if len(lines[-1]) + 2 + len(f) <= width and lines[-1] != lead + fields[0]:
+            lines[-1] += "  " + f
+        else:
+            lines.append(" " * len(lead) + f)
+    print("\n".join(lines))

@@ -198,6 +198,11 @@ class InvokeResult:
         """The messages of :attr:`logs`."""
         return [e.message for e in self.logs]
 
+    @property
+    def platform_lines(self) -> list[str]:
+        """The lines the platform wrote for this invocation (START, REPORT, ``platform.*``, ...)."""
+        return [e.message for e in self.logs if e.source == "platform"]
+
 
 def _exit_reason(returncode: int) -> str:
     """How Lambda words a runtime's end: ``exit status 1``, ``signal: killed``."""
@@ -234,7 +239,10 @@ class _Output:
             with self._lock:
                 if not self._open:
                     return
-            ready = self._sel.select(timeout=0.05)
+            try:
+                ready = self._sel.select(timeout=0.05)
+            except (OSError, ValueError):  # finish() gave up on a pipe a grandchild holds open
+                return
             with self._lock:
                 for key, _ in ready:
                     self._read(key.fd)
@@ -293,6 +301,7 @@ class _Output:
                 self._read(fd)
                 if fd in self._open:  # a grandchild still holds it: stop reading anyway
                     self._close(fd)
+        self._thread.join(timeout)
         self._sel.close()
 
 

@@ -125,3 +125,10 @@ def fifo_consumer(event: Any, context: Any) -> dict[str, Any]:
             continue
         print(f"processed {body['id']} of {group}")
     return {"batchItemFailures": [{"itemIdentifier": m} for m in failed]}
+
+
+def spawner(event: Any, context: Any) -> int:
+    """Starts a child process that outlives the invocation (it inherits stdout)."""
+    import subprocess
+
+    return subprocess.Popen(["sleep", "60"]).pid

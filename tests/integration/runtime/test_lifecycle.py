@@ -216,3 +216,25 @@ def test_the_configuration_is_checked_like_lambda_checks_it() -> None:
     with pytest.raises(ValueError, match="log_format"):
         FunctionConfig("f", "m.h", log_format="XML")
     assert "AWS_LAMBDA_RUNTIME_API" in RESERVED
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_processes_a_handler_started_go_with_its_environment(make_function) -> None:
+    fn = make_function("spawner", timeout=5)
+    result = fn.invoke({})
+    child = result.payload
+    assert result.ok and _alive(child)
+    started = time.perf_counter()
+    fn.close()
+    assert time.perf_counter() - started < 5, "closing does not wait on the child's hold of stdout"
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), "killed with the environment's process group"

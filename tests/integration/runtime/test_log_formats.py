@@ -34,7 +34,7 @@ def test_observe_replaces_the_runtime_handler_so_every_line_is_written_once(
 def test_text_format_platform_lines(make_function) -> None:
     fn = make_function("observed_handler", log_format="Text")
     r = fn.invoke({"n": 1})
-    platform = [e.message for e in r.logs if e.source == "platform"]
+    platform = r.platform_lines
     assert [p.split(" ")[0] for p in platform] == ["INIT_START", "START", "END", "REPORT"]
     assert all(e.stream == r.logs[0].stream for e in r.logs), "one environment, one log stream"
 
