@@ -106,54 +106,31 @@ def wildcard_actions(files: Mapping[Path, Mapping[str, Any]]) -> list[str]:
     return bad
 
 
-def log_groups_without_retention(files: Mapping[Path, Mapping[str, Any]]) -> list[str]:
-    """Every aws_cloudwatch_log_group sets retention_in_days (to something other than 0 / never)."""
+# Resource types whose settings the issue of record is about (retention, DLQs, batch failures,
+# bucket and table protection, alarms, dashboards, IAM): the plan suites must assert on every one.
+PLANNED_TYPES = (
+    "aws_cloudwatch_log_group", "aws_lambda_function", "aws_lambda_event_source_mapping", "aws_sqs_queue",
+    "aws_s3_bucket", "aws_s3_bucket_versioning", "aws_s3_bucket_server_side_encryption_configuration",
+    "aws_s3_bucket_public_access_block", "aws_dynamodb_table", "aws_cloudwatch_metric_alarm",
+    "aws_cloudwatch_dashboard", "aws_sns_topic", "aws_iam_policy_document",
+)  # fmt: skip
+
+
+def unplanned_resources(modules_dir: Path) -> list[str]:
+    """Every resource (and IAM policy document) of those types is named in its module's
+    `terraform test` suites: the plans assert on it, so a new bucket or queue cannot go untested."""
     bad = []
-    for path, parsed in files.items():
-        for kind, name, body in blocks(parsed, "resource"):
-            if kind == "aws_cloudwatch_log_group" and body.get("retention_in_days") in (None, 0, "0", ""):
-                bad.append(_where(path, kind, name) + " has no retention_in_days")
-    return bad
-
-
-def _refers_to(body: Mapping[str, Any], bucket: str) -> bool:
-    return bool(re.search(rf"\baws_s3_bucket\.{re.escape(bucket)}\b", str(body.get("bucket", ""))))
-
-
-def insecure_buckets(files: Mapping[Path, Mapping[str, Any]]) -> list[str]:
-    """Every aws_s3_bucket has versioning Enabled, default encryption and a full public access block.
-
-    The companion resources must be in the same directory (module) and point at the bucket.
-    """
-    bad = []
-    by_dir: dict[Path, list[tuple[Path, str, str, dict[str, Any]]]] = {}
-    for path, parsed in files.items():
-        for kind, name, body in blocks(parsed, "resource"):
-            by_dir.setdefault(path.parent, []).append((path, kind, name, body))
-    for resources in by_dir.values():
-        for path, kind, name, _ in resources:
-            if kind != "aws_s3_bucket":
-                continue
-            companions = {
-                k: b for _, k, _, b in resources if k.startswith("aws_s3_bucket_") and _refers_to(b, name)
-            }
-            versioning = companions.get("aws_s3_bucket_versioning", {})
-            status = [c.get("status") for c in versioning.get("versioning_configuration", [])]
-            if status != ["Enabled"]:
-                bad.append(_where(path, kind, name) + " has no versioning with status Enabled")
-            sse = companions.get("aws_s3_bucket_server_side_encryption_configuration", {})
-            rules = [r.get("apply_server_side_encryption_by_default") for r in sse.get("rule", [])]
-            if not any(rules):
-                bad.append(_where(path, kind, name) + " has no default server-side encryption")
-            pab = companions.get("aws_s3_bucket_public_access_block", {})
-            flags = (
-                "block_public_acls",
-                "block_public_policy",
-                "ignore_public_acls",
-                "restrict_public_buckets",
-            )
-            if not all(pab.get(f) is True for f in flags):
-                bad.append(_where(path, kind, name) + " has no public access block with all four flags true")
+    for module in sorted(p for p in modules_dir.iterdir() if p.is_dir()):
+        suites = "".join(
+            t.read_text(encoding="utf-8") for t in sorted((module / "tests").glob("*.tftest.hcl"))
+        )
+        for path in sorted(module.glob("*.tf")):
+            parsed = load_tf(path)
+            for section, prefix in (("resource", ""), ("data", "data.")):
+                for kind, name, _ in blocks(parsed, section):
+                    address = f"{prefix}{kind}.{name}"
+                    if kind in PLANNED_TYPES and not re.search(rf"{re.escape(address)}\b", suites):
+                        bad.append(f"{path}: {address} is not asserted on by any suite in {module}/tests")
     return bad
 
 

@@ -106,6 +106,19 @@ resource "aws_dynamodb_table" "replay" {
 
 # ---------------------------------------------------------------- the three stateless functions
 
+# What each function may do: read the three keys; the callback also claims a state once.
+locals {
+  function_statements = { for name in keys(local.functions) : name => concat(
+    local.key_statements,
+    name == "callback" && local.replay_guard ? [{
+      sid        = "ClaimOnce"
+      actions    = ["dynamodb:PutItem"]
+      resources  = [aws_dynamodb_table.replay[0].arn]
+      conditions = []
+    }] : [],
+  ) }
+}
+
 module "function" {
   source   = "../observed_lambda"
   for_each = local.functions
@@ -122,6 +135,7 @@ module "function" {
   reserved_concurrent_executions = var.reserved_concurrent_executions
   log_level                      = var.log_level
   log_retention_days             = local.retention_days
+  log_format                     = var.log_format
   metrics_namespace              = var.metrics_namespace
   environment_variables          = local.auth_env
   kms_key_arn                    = var.kms_key_arn
@@ -129,15 +143,7 @@ module "function" {
   tracing_mode                   = var.tracing_mode
   tags                           = var.tags
 
-  policy_statements = concat(
-    local.key_statements,
-    each.key == "callback" && local.replay_guard ? [{
-      sid        = "ClaimOnce"
-      actions    = ["dynamodb:PutItem"]
-      resources  = [aws_dynamodb_table.replay[0].arn]
-      conditions = []
-    }] : [],
-  )
+  policy_statements = local.function_statements[each.key]
 }
 
 # ---------------------------------------------------------------- HTTP API

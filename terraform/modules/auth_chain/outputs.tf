@@ -32,3 +32,8 @@ output "log_group_names" {
   description = "Log groups of the three functions (for saved queries and retention checks)."
   value       = [for m in module.function : m.log_group_name]
 }
+
+output "log_retention_days" {
+  description = "The retention of the functions' and the API's log groups."
+  value       = local.retention_days
+}

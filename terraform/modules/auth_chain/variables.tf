@@ -158,6 +158,12 @@ variable "log_retention_days" {
   }
 }
 
+variable "log_format" {
+  type        = string
+  description = "Lambda log format of the functions: Text (default) or JSON (see observed_lambda)."
+  default     = "Text"
+}
+
 variable "metrics_namespace" {
   type        = string
   description = "METRICS_NAMESPACE of the functions."

@@ -237,30 +237,9 @@ resource "aws_s3_bucket_policy" "backup" {
 
 # ---------------------------------------------------------------- functions
 
-module "scheduler" {
-  source = "../observed_lambda"
-
-  function_name            = "${var.name_prefix}-ingest-scheduler"
-  description              = "Plans fetch tasks (cron, S3 and EventBridge events) and sends them to the task queue."
-  environment              = var.environment
-  service_name             = "ingest-scheduler"
-  pipeline                 = "ingest"
-  artifact                 = var.artifact
-  handler                  = "pipelines.ingest.scheduler.ingest_scheduler"
-  memory_size              = var.scheduler.memory_size
-  timeout                  = var.scheduler.timeout
-  log_level                = var.log_level
-  log_retention_days       = var.log_retention_days
-  metrics_namespace        = var.metrics_namespace
-  environment_variables    = local.pipeline_env
-  kms_key_arn              = var.kms_key_arn
-  permissions_boundary_arn = var.permissions_boundary_arn
-  tracing_mode             = var.tracing_mode
-  otel                     = var.otel
-  dead_letter_target_arn   = aws_sqs_queue.scheduler_dlq.arn
-  tags                     = var.tags
-
-  policy_statements = concat([
+# What each function may do, and nothing more (observed_lambda adds its own log group).
+locals {
+  scheduler_statements = concat([
     {
       sid        = "SendTasks"
       actions    = ["sqs:SendMessage"]
@@ -268,32 +247,8 @@ module "scheduler" {
       conditions = []
     },
   ], local.kms_statements)
-}
 
-module "worker" {
-  source = "../observed_lambda"
-
-  function_name                  = "${var.name_prefix}-ingest-worker"
-  description                    = "Runs fetch tasks from the queue: async fetch, pandas validation, conditional upserts to DynamoDB, versioned copies to S3."
-  environment                    = var.environment
-  service_name                   = "ingest-worker"
-  pipeline                       = "ingest"
-  artifact                       = var.artifact
-  handler                        = "pipelines.ingest.worker.ingest_worker"
-  memory_size                    = var.worker.memory_size
-  timeout                        = var.worker.timeout
-  reserved_concurrent_executions = var.worker.reserved_concurrent_executions
-  log_level                      = var.log_level
-  log_retention_days             = var.log_retention_days
-  metrics_namespace              = var.metrics_namespace
-  environment_variables          = local.worker_env
-  kms_key_arn                    = var.kms_key_arn
-  permissions_boundary_arn       = var.permissions_boundary_arn
-  tracing_mode                   = var.tracing_mode
-  otel                           = var.otel
-  tags                           = var.tags
-
-  policy_statements = concat(
+  worker_statements = concat(
     [
       {
         sid        = "UpsertRecords"
@@ -328,6 +283,61 @@ module "worker" {
     }],
     local.kms_statements,
   )
+}
+
+
+module "scheduler" {
+  source = "../observed_lambda"
+
+  function_name            = "${var.name_prefix}-ingest-scheduler"
+  description              = "Plans fetch tasks (cron, S3 and EventBridge events) and sends them to the task queue."
+  environment              = var.environment
+  service_name             = "ingest-scheduler"
+  pipeline                 = "ingest"
+  artifact                 = var.artifact
+  handler                  = "pipelines.ingest.scheduler.ingest_scheduler"
+  memory_size              = var.scheduler.memory_size
+  timeout                  = var.scheduler.timeout
+  log_level                = var.log_level
+  log_retention_days       = var.log_retention_days
+  log_format               = var.log_format
+  metrics_namespace        = var.metrics_namespace
+  environment_variables    = local.pipeline_env
+  kms_key_arn              = var.kms_key_arn
+  permissions_boundary_arn = var.permissions_boundary_arn
+  tracing_mode             = var.tracing_mode
+  otel                     = var.otel
+  dead_letter_target_arn   = aws_sqs_queue.scheduler_dlq.arn
+  tags                     = var.tags
+
+  policy_statements = local.scheduler_statements
+}
+
+module "worker" {
+  source = "../observed_lambda"
+
+  function_name                  = "${var.name_prefix}-ingest-worker"
+  description                    = "Runs fetch tasks from the queue: async fetch, pandas validation, conditional upserts to DynamoDB, versioned copies to S3."
+  environment                    = var.environment
+  service_name                   = "ingest-worker"
+  pipeline                       = "ingest"
+  artifact                       = var.artifact
+  handler                        = "pipelines.ingest.worker.ingest_worker"
+  memory_size                    = var.worker.memory_size
+  timeout                        = var.worker.timeout
+  reserved_concurrent_executions = var.worker.reserved_concurrent_executions
+  log_level                      = var.log_level
+  log_retention_days             = var.log_retention_days
+  log_format                     = var.log_format
+  metrics_namespace              = var.metrics_namespace
+  environment_variables          = local.worker_env
+  kms_key_arn                    = var.kms_key_arn
+  permissions_boundary_arn       = var.permissions_boundary_arn
+  tracing_mode                   = var.tracing_mode
+  otel                           = var.otel
+  tags                           = var.tags
+
+  policy_statements = local.worker_statements
 }
 
 resource "aws_lambda_event_source_mapping" "worker" {

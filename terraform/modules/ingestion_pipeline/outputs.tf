@@ -87,3 +87,8 @@ output "log_group_names" {
   description = "Log groups of the pipeline's functions (for saved queries and retention checks)."
   value       = [module.scheduler.log_group_name, module.worker.log_group_name]
 }
+
+output "log_retention_days" {
+  description = "The retention both functions' log groups got (the environment's default unless log_retention_days is set)."
+  value       = module.worker.log_retention_days
+}

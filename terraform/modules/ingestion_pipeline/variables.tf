@@ -221,6 +221,12 @@ variable "log_retention_days" {
   default     = null
 }
 
+variable "log_format" {
+  type        = string
+  description = "Lambda log format of both functions: Text (default) or JSON (see observed_lambda)."
+  default     = "Text"
+}
+
 variable "metrics_namespace" {
   type        = string
   description = "METRICS_NAMESPACE of both functions."

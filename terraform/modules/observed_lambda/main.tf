@@ -194,8 +194,7 @@ resource "aws_lambda_function" "this" {
   }
 
   logging_config {
-    # Text: observe already writes one JSON line per event, and EMF documents must reach the log as is.
-    log_format = "Text"
+    log_format = var.log_format
     log_group  = aws_cloudwatch_log_group.this.name
   }
 

@@ -146,6 +146,17 @@ variable "log_level" {
   }
 }
 
+variable "log_format" {
+  type        = string
+  description = "Lambda's log format. Text (default): observe already writes one JSON line per event and its EMF documents, and they reach CloudWatch exactly as written. JSON: Lambda writes its own START/END/REPORT lines as JSON records too."
+  default     = "Text"
+
+  validation {
+    condition     = contains(["Text", "JSON"], var.log_format)
+    error_message = "log_format must be Text or JSON."
+  }
+}
+
 variable "log_retention_days" {
   type        = number
   description = "Retention of the function's log group; null uses the environment default (dev 14, stg 30, prd 90 days)."
