@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.infra import rules
+from tests.infra import tf as terraform
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ROOT / "terraform" / "modules"
@@ -124,10 +123,7 @@ output "dashboard" { value = module.specs.dashboard_body }
 
 
 def _terraform(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("terraform")
-    assert exe, "terraform (>= 1.10) must be on PATH for the infra tests (CI: hashicorp/setup-terraform)"
-    env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
-    return subprocess.run([exe, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+    return terraform.run(args, cwd, timeout=120)
 
 
 @pytest.fixture(scope="module")
