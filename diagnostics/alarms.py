@@ -101,12 +101,29 @@ class AlarmSpec:
         return COMPARISONS[self.comparison][0]
 
     @property
+    def unit(self) -> str:
+        """The unit of the alarm's values (the catalogue's; ``Percent`` for the error rate)."""
+        from diagnostics.units import unit_of
+
+        return unit_of(self.metric)
+
+    @property
+    def threshold_text(self) -> str:
+        """``>= 100`` / ``>= 60 s`` / ``>= 5 %``: the comparison and the threshold with its unit."""
+        from diagnostics.units import fmt
+
+        return f"{self.symbol} {fmt(self.threshold, self.unit)}"
+
+    @property
     def rule(self) -> str:
-        """``Sum of RecordsQuarantined >= 100 over 300s, 1 of 1 periods``."""
+        """``Sum of RecordsQuarantined >= 100 per 5 min, 1 of 1 period``."""
+        from diagnostics.units import duration
+
         what = f"{self.statistic} of {self.metric}" if self.statistic else f"{self.metric} (metric math)"
+        periods = "period" if self.evaluation_periods == 1 else "periods"
         return (
-            f"{what} {self.symbol} {self.threshold:g} over {self.period}s, "
-            f"{self.datapoints_to_alarm} of {self.evaluation_periods} period(s)"
+            f"{what} {self.threshold_text} per {duration(self.period)}, "
+            f"{self.datapoints_to_alarm} of {self.evaluation_periods} {periods}"
         )
 
     def pattern(self, prefixed: bool = True) -> re.Pattern[str]:

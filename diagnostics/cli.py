@@ -292,7 +292,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             _print_json(triage_json(t))
         else:
-            print(text.render_triage(t))
+            print(text.render_triage(t, broken=text.broken_emf(diag)))
             _footer(diag, "alarm")
         return EXIT_OK if t.breaching else EXIT_NOT_FOUND
     if cmd == "trace":

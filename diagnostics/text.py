@@ -1,12 +1,18 @@
-"""Readable terminal output for the CLI: short headings, aligned tables, masked values.
+"""Terminal output for the CLI: the answer first, tables that fit the terminal's width, masked values.
 
-Every value that came from a log line, a quarantine document or a DLQ message passes through
-``observe.redact`` before it is printed.
+Tables are drawn with rich at the width of the terminal (``COLUMNS``, else 80 when the output
+is not a terminal); identifiers fold onto the next line rather than being cut, free text is
+shortened with ``…``. Times are clock times in UTC, with the date in the heading. Every value that
+came from a log line, a quarantine document or a DLQ message passes through ``observe.redact``.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import shutil
+import sys
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -22,17 +28,32 @@ from diagnostics.analysis import (
     shown_field,
 )
 from diagnostics.model import iso
+from diagnostics.queries import LEVELS
 from diagnostics.triage import AlarmTriage
+from diagnostics.units import clock, fmt, when
 from observe.redact import redact_text
-
-LEVELS = {"debug": 10, "info": 20, "warning": 30, "error": 40, "critical": 50}
 
 #: Fields every line has; a trace prints the others after the message.
 LINE_FIELDS = {
-    "timestamp", "level", "message", "logger", "service", "pipeline", "environment", "function_name",
-    "function_version", "cold_start", "aws_request_id", "correlation_id", "exception", "trace_id", "span_id",
+    "timestamp",
+    "level",
+    "message",
+    "logger",
+    "service",
+    "pipeline",
+    "environment",
+    "function_name",
+    "function_version",
+    "cold_start",
+    "aws_request_id",
+    "correlation_id",
+    "exception",
+    "trace_id",
+    "span_id",
     "@log",
-}  # fmt: skip
+}
+#: How a state is written in tables (INSUFFICIENT_DATA does not fit a narrow column).
+STATE_WORDS = {"INSUFFICIENT_DATA": "NO DATA"}
 
 
 def clip(text: Any, width: int) -> str:
@@ -41,146 +62,273 @@ def clip(text: Any, width: int) -> str:
     return s if len(s) <= width else s[: max(1, width - 1)] + "…"
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, max_width: int = 60) -> str:
-    """A plain aligned table; cells are clipped at ``max_width`` characters."""
-    body = [[clip(c, max_width) for c in r] for r in rows]
-    if not body:
+def width() -> int:
+    """The terminal's width; ``COLUMNS`` (or 80) when the output is not a terminal."""
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size((80, 24)).columns
+    try:
+        return max(40, int(os.environ.get("COLUMNS", "80")))
+    except ValueError:
+        return 80
+
+
+def _render(*parts: Any) -> str:
+    """Renderables (text, tables) as plain text at the terminal's width (colour on a terminal)."""
+    from rich.console import Console
+
+    tty = sys.stdout.isatty()
+    buf = io.StringIO()
+    console = Console(
+        file=buf,
+        width=width(),
+        force_terminal=tty,
+        no_color=not tty,
+        highlight=False,
+        emoji=False,
+        markup=False,
+    )
+    for p in parts:
+        console.print(p, soft_wrap=isinstance(p, str))
+    return buf.getvalue().rstrip("\n")
+
+
+class Col:
+    """One table column: header, alignment, and what happens when the text is too long.
+
+    Identifiers and short values keep their whole width (an id is for copying); ``wrap`` text
+    wraps onto more lines and ``shrink`` text is shortened with an ellipsis when the table is too
+    wide for the terminal.
+    """
+
+    def __init__(
+        self,
+        header: str,
+        *,
+        right: bool = False,
+        ident: bool = False,
+        wrap: bool = False,
+        shrink: bool = False,
+        ratio: int = 0,
+    ):
+        self.header = header
+        self.right = right
+        self.ident = ident
+        self.wrap = wrap
+        self.shrink = shrink
+        self.ratio = ratio
+
+
+def table(columns: Sequence[Col], rows: Iterable[Sequence[Any]], *, title: str | None = None) -> Any:
+    """A rich table that fits the width: ids and short values whole, free text wrapped or shortened."""
+    from rich import box
+    from rich.table import Table
+
+    data = [["-" if v is None else str(v) for v in r] for r in rows]
+    if not data:
         return "  (none)"
-    widths = [max(len(h), *(len(r[i]) for r in body)) for i, h in enumerate(headers)]
-    fmt = "  " + "  ".join(f"{{:<{w}}}" for w in widths)
-    lines = [fmt.format(*headers).rstrip(), fmt.format(*("-" * w for w in widths))]
-    lines += [fmt.format(*r).rstrip() for r in body]
-    return "\n".join(lines)
+    t = Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+        title=title,
+        title_justify="left",
+    )
+    for i, c in enumerate(columns):
+        longest = max(len(c.header), *(len(r[i]) for r in data))
+        t.add_column(
+            c.header,
+            justify="right" if c.right else "left",
+            overflow="fold" if (c.ident or c.wrap) else "ellipsis",
+            no_wrap=not c.wrap,
+            ratio=c.ratio or None,
+            min_width=min(len(c.header), 8) if (c.wrap or c.shrink) else longest,
+        )
+    for r in data:
+        t.add_row(*r)
+    return t
+
+
+def para(prefix: str, text: str, *, indent: int | None = None) -> str:
+    """``prefix`` then ``text`` wrapped to the width, continuation lines under the text's start."""
+    import textwrap
+
+    hang = " " * (len(prefix) if indent is None else indent)
+    return textwrap.fill(
+        text, width=max(40, width()), initial_indent=prefix, subsequent_indent=hang, break_on_hyphens=False
+    )
 
 
 def heading(text: str) -> str:
-    return f"\n{text}\n{'=' * len(text)}" if not text.startswith("  ") else text
+    return f"\n{text}\n{'=' * min(len(text), width())}"
 
 
 def section(text: str) -> str:
-    return f"\n{text}\n{'-' * len(text)}"
+    return f"\n{text}\n{'-' * min(len(text), width())}"
 
 
-def _num(v: float | None) -> str:
-    return "-" if v is None else f"{v:g}"
+def _state(e: Evaluation) -> str:
+    return STATE_WORDS.get(e.state, e.state)
+
+
+def _since(e: Evaluation) -> str:
+    if e.entered_alarm is None:
+        return "-"
+    rec = e.recovered_at
+    return f"{clock(e.entered_alarm, seconds=False)}→{clock(rec, seconds=False) if rec else 'now'}"
 
 
 def render_alarm_states(evaluations: Sequence[Evaluation]) -> str:
-    rows = [
-        (
-            e.state,
-            e.alarm.name,
-            e.alarm.severity,
-            len(e.breaching),
-            _num(e.peak),
-            e.alarm.rule,
-        )
-        for e in evaluations
+    """Every alarm: state now, when it was in ALARM (from → to), its peak and its threshold."""
+    firing = [e for e in evaluations if e.state == "ALARM"]
+    fired = [e for e in evaluations if e.fired and e.state != "ALARM"]
+    window = evaluations[0].window if evaluations else None
+    head = f"Alarms: {len(firing)} in ALARM now, {len(fired)} fired and recovered, {len(evaluations)} in all"
+    wide = width() >= 100
+    rows = []
+    for e in evaluations:
+        row = [_state(e), e.alarm.name, _since(e), fmt(e.peak, e.alarm.unit), e.alarm.threshold_text]
+        rows.append([*row, e.alarm.severity] if wide else row)
+    cols = [
+        Col("state"),
+        Col("alarm", ident=True),
+        Col("in ALARM"),
+        Col("peak", right=True),
+        Col("threshold"),
     ]
-    return (
-        section("Alarms replayed over the window")
-        + "\n"
-        + table(["state", "alarm", "severity", "breaching", "max", "rule"], rows, max_width=80)
-    )
+    lines = [section(head)]
+    if window is not None:
+        lines.append(para("  ", f"window {window}; times UTC; percentiles nearest-rank"))
+    return "\n".join(lines) + "\n" + _render(table([*cols, Col("severity")] if wide else cols, rows))
 
 
-def render_triage(t: AlarmTriage, *, max_rows: int = 20) -> str:
-    """The alarm, its breaching datapoints, the invocations, ids, failing records, DLQ and the cause."""
+def render_triage(t: AlarmTriage, *, max_rows: int = 20, broken: Sequence[str] = ()) -> str:
+    """First what is firing, since when, why, which ids and what to run next; then the evidence.
+
+    ``broken``: the EMF documents that failed to parse (:func:`broken_emf`), called out beside the
+    datapoints they are missing from.
+    """
     a, ev = t.alarm, t.evaluation
-    out = [heading(f"Alarm {a.name} ({a.severity})")]
+    out = [heading(f"{_state(ev)}: {a.name} ({a.severity})")]
+    if ev.entered_alarm is not None:
+        rec = ev.recovered_at
+        out.append(
+            para(
+                "  ",
+                f"in ALARM from {when(ev.entered_alarm)}"
+                + (f", recovered {when(rec)}" if rec else ", not recovered"),
+            )
+        )
+    elif t.breaching:
+        out.append(
+            para("  ", f"{len(t.breaching)} breaching period(s), but the rule did not hold: not fired")
+        )
+    if t.headline:
+        out.append(para("  cause:   ", t.headline))
+    if t.correlation_ids:
+        more = f" (+{len(t.correlation_ids) - 5} more)" if len(t.correlation_ids) > 5 else ""
+        out.append(para("  ids:     ", ", ".join(t.correlation_ids[:5]) + more))
+    if t.next_command:
+        out.append(para("  next:    ", t.next_command))
+    if a.runbook:
+        out.append(para("  runbook: ", a.runbook))
+
+    out.append(section("The alarm"))
     dims = ", ".join(f"{k}={v}" for k, v in a.dimensions) or f"service={a.service}, pipeline={a.pipeline}"
-    out.append(f"  watches   {a.metric} of {a.service} ({dims})")
-    out.append(f"  rule      {a.rule}")
-    out.append(f"  window    {ev.window}")
-    out.append(f"  state     {ev.summary()}")
-    out.append(f"  defined   {a.file}")
-    out.append(f"  source    {ev.source}")
-    out += [f"  note      {n}" for n in t.notes]
+    out.append(para("  watches ", f"{a.metric} of {a.service} ({dims})"))
+    out.append(para("  rule    ", a.rule))
+    out.append(para("  window  ", str(ev.window)))
+    out.append(para("  state   ", ev.summary()))
+    out.append(para("  from    ", f"{ev.source}; spec in {a.file}"))
+    out += [para("  note    ", n) for n in t.notes]
 
     out.append(section(f"Breaching datapoints ({len(t.breaching)})"))
     out.append(
-        table(
-            ["period start", "value", "threshold", "in alarm"],
-            [
-                (iso(d.start), _num(d.value), f"{a.symbol} {a.threshold:g}", "yes" if d.in_alarm else "no")
-                for d in t.breaching
-            ],
-        )
-    )
-    if not t.breaching:
-        out.append(
-            "  Nothing breached in this window: widen it (--since / --start) or check the environment."
-        )
-        return "\n".join(out)
-
-    out.append(section(f"Invocations behind them ({len(t.invocations)})"))
-    rows = []
-    for b in t.invocations[:max_rows]:
-        inv = b.invocation
-        rows.append(
-            (
-                iso(b.time),
-                b.function_name or "-",
-                b.request_id,
-                _num(b.value),
-                b.outcome,
-                _num(inv.duration_ms) if inv else "-",
-                inv.batch_item_failures if inv and inv.batch_item_failures is not None else "-",
+        _render(
+            table(
+                [Col("period start (UTC)"), Col(a.metric, right=True), Col("threshold"), Col("rule held")],
+                [
+                    (iso(d.start), fmt(d.value, a.unit), a.threshold_text, "yes" if d.in_alarm else "no")
+                    for d in t.breaching
+                ],
             )
         )
-    out.append(table(["time", "function", "request id", a.metric, "outcome", "ms", "batch failures"], rows))
-    if len(t.invocations) > max_rows:
-        out.append(f"  ... and {len(t.invocations) - max_rows} more")
+    )
+    if broken:
+        out.append(
+            para(
+                "  ! ",
+                f"{len(broken)} EMF document(s) failed to parse: their values are missing from these "
+                "datapoints",
+            )
+        )
+        out += [para("    ", b) for b in broken[:10]]
+    if not t.breaching:
+        out.append(
+            para(
+                "  ",
+                "Nothing breached in this window: widen it (--since / --start) or check the environment.",
+            )
+        )
+        if broken:
+            out.append("  (with the broken EMF documents above, that is not certain)")
+        return "\n".join(out)
 
-    out.append(section("Correlation ids"))
-    out.append("  " + (", ".join(t.correlation_ids) if t.correlation_ids else "(none in the logs)"))
+    functions = sorted({b.function_name or "-" for b in t.invocations})
+    out.append(section(f"Invocations behind them ({len(t.invocations)}; {', '.join(functions)})"))
+    rows = [
+        (
+            clock(b.time),
+            b.request_id,
+            fmt(b.value, a.unit),
+            b.outcome,
+            fmt(b.invocation.duration_ms if b.invocation else b.duration_ms, "Milliseconds"),
+        )
+        for b in t.invocations[:max_rows]
+    ]
+    cols = [
+        Col("time"),
+        Col("request id", ident=True),
+        Col("value", right=True),
+        Col("outcome"),
+        Col("duration", right=True),
+    ]
+    out.append(_render(table(cols, rows)))
+    left = len(t.invocations) - max_rows + t.invocations_left_out
+    if left > 0:
+        out.append(f"  ... and {left} more")
+
+    out.append(section("Correlation ids of the failing work"))
+    out.append(para("  ", ", ".join(t.correlation_ids) if t.correlation_ids else "(none in the logs)"))
 
     q = t.quarantine_summary
     if not t.quarantine_read:
         out.append(section("Failing records: quarantine not read"))
-        out.append("  quarantine not read: pass --bucket or --quarantine-dir")
+        out.append(
+            para(
+                "  ",
+                "quarantine not read: pass --bucket or --quarantine-dir for the records and their reasons",
+            )
+        )
         if t.logged_keys:
             out.append(f"  the invocations' lines name {len(t.logged_keys)} quarantine key(s):")
             out += [f"    {k}" for k in t.logged_keys[:max_rows]]
     else:
-        out.append(section(f"Failing records: {q.records} quarantined in {q.documents} document(s)"))
-    out.append(
-        table(
-            ["key", "kind", "records", "correlation id", "top reasons"],
-            [
-                (d["key"], d["kind"], d["count"], d["correlation_id"] or "-", "; ".join(d["reasons"]))
-                for d in q.by_key[:max_rows]
-            ],
-            max_width=70,
-        )
-    )
-    if q.reasons:
-        out.append("\n  reasons: " + ", ".join(f"{r} ({n})" for r, n in q.reasons.most_common(8)))
-    if q.fields:
-        out.append("  fields:  " + ", ".join(f"{f} ({n})" for f, n in q.fields.most_common(8)))
-    for ex in q.examples[:3]:
-        out.append(f"  example ({ex['key']}): {clip(json.dumps(ex['record'], default=str), 140)}")
-        out.append(f"           reasons: {'; '.join(ex['reasons'])}")
+        out.append(section(f"Failing records: {q.records:,} quarantined in {q.documents:,} document(s)"))
+        out.append(_documents(q, max_rows, reasons=True))
+        if q.reasons:
+            out.append(para("  reasons: ", "; ".join(f"{r} ({n:,})" for r, n in q.reasons.most_common(6))))
+        if q.fields:
+            out.append(para("  fields:  ", ", ".join(f"{f} ({n:,})" for f, n in q.fields.most_common(6))))
+        out += _examples(q.examples[:3])
 
-    out.append(section(f"DLQ messages ({len(t.dlq)})" if t.dlq_read else "DLQ messages: DLQ not read"))
-    out.append(
-        table(
-            ["message id", "correlation id", "what", "receives", "failures", "last error", "matched by"],
-            [
-                (
-                    m.row.message_id,
-                    m.row.correlation_id or "-",
-                    m.row.description,
-                    m.row.receive_count or "-",
-                    "-" if m.row.failures is None else m.row.failures,
-                    m.row.last_error or "-",
-                    m.matched_by,
-                )
-                for m in t.dlq
-            ],
-            max_width=60,
-        )
-    )
+    if not t.dlq_read:
+        out.append(section("DLQ: not read"))
+        out.append(para("  ", "DLQ not read: pass --dlq-url or --dlq-file for the messages that gave up"))
+    else:
+        out.append(section(f"DLQ messages tied to these invocations ({len(t.dlq)})"))
+        out.append(_dlq_rows([m.row for m in t.dlq], [m.matched_by for m in t.dlq]))
     if t.throttles:
         out.append(section(f"Throttles ({len(t.throttles)})"))
         out.append(render_throttle_rows(t.throttles))
@@ -189,59 +337,111 @@ def render_triage(t: AlarmTriage, *, max_rows: int = 20) -> str:
         out.append(render_failure_rows(t.failures))
 
     out.append(section("Cause"))
-    out += [f"  - {c}" for c in t.causes] or ["  (nothing found in the logs of these invocations)"]
-    if t.correlation_ids:
-        out.append(f"\n  next: observe-diag trace {t.correlation_ids[0]} ...")
+    out += [para("  - ", c) for c in t.causes] or ["  (nothing found in the logs of these invocations)"]
+    return "\n".join(out)
+
+
+def _documents(q: QuarantineSummary, max_rows: int, *, reasons: bool) -> str:
+    """Quarantine documents as blocks: records and key, then (indented) kind, id, time, top reason."""
+    if not q.by_key:
+        return "  (none)"
+    out = []
+    for d in q.by_key[:max_rows]:
+        out.append(f"  {d['count']:>6,}  {d['key']}")
+        bits = [d["kind"], d["correlation_id"] or "-", clock(d["quarantined_at"])]
+        if reasons and d["reasons"]:
+            bits.append(d["reasons"][0])
+        out.append(para("          ", " · ".join(bits)))
+    if len(q.by_key) > max_rows:
+        out.append(f"  ... and {len(q.by_key) - max_rows} more document(s)")
+    return "\n".join(out)
+
+
+def _examples(examples: Sequence[dict[str, Any]]) -> list[str]:
+    out = []
+    for ex in examples:
+        out.append(f"  example {ex['key']}:")
+        out.append(f"    {clip(json.dumps(ex['record'], default=str), max(20, width() - 6))}")
+        out.append(para("    reasons: ", "; ".join(ex["reasons"])))
+    return out
+
+
+def _dlq_rows(rows: Sequence[Any], matched: Sequence[str] | None = None) -> str:
+    """DLQ messages as blocks: the message id, what it asked for, its receives and last error."""
+    if not rows:
+        return "  (none)"
+    out = []
+    for i, r in enumerate(rows):
+        fails = "failures not looked up" if r.failures is None else f"{r.failures} failure(s) in the logs"
+        out.append(f"  {r.message_id}")
+        out.append(
+            para(
+                "      ",
+                f"{r.description}; correlation id {r.correlation_id or '-'}; "
+                f"received {r.receive_count or '?'} time(s); {fails}",
+            )
+        )
+        if r.last_error:
+            out.append(para("      last error: ", r.last_error))
+        if matched is not None:
+            out.append(para("      ", matched[i]))
     return "\n".join(out)
 
 
 def render_failure_rows(groups: Sequence[FailureGroup], max_rows: int = 30) -> str:
-    rows = [
-        (
-            g.count,
-            g.service,
-            g.kind,
-            g.error_type,
-            g.example or g.what,
-            iso(g.first_seen),
-            iso(g.last_seen),
-            ", ".join(g.correlation_ids[:3]),
-        )
-        for g in groups[:max_rows]
-    ]
-    return table(
-        ["count", "service", "kind", "type", "message", "first seen", "last seen", "correlation ids"],
-        rows,
-        max_width=70,
-    )
+    """Failure groups as blocks: count, what, service and when; then the exception; then the ids."""
+    if not groups:
+        return "  (none)"
+    out = []
+    for g in groups[:max_rows]:
+        seen = f"{clock(g.first_seen)}–{clock(g.last_seen)}"
+        out.append(para("  ", f"{g.count:,}x {g.what} [{g.service}, {g.kind}] {seen}", indent=6))
+        detail = f"{g.error_type}: {g.example}" if g.error_type != "-" else g.example
+        if detail:
+            out.append(para("      ", detail))
+        if g.correlation_ids:
+            out.append(para("      ids: ", ", ".join(g.correlation_ids[:5])))
+    if len(groups) > max_rows:
+        out.append(f"  ... and {len(groups) - max_rows} more group(s)")
+    return "\n".join(out)
 
 
 def render_failures(groups: Sequence[FailureGroup]) -> str:
     total = sum(g.count for g in groups)
-    return section(f"Failures: {total} in {len(groups)} group(s)") + "\n" + render_failure_rows(groups)
+    return section(f"Failures: {total:,} in {len(groups)} group(s)") + "\n" + render_failure_rows(groups)
 
 
 def render_throttle_rows(events: Sequence[ThrottleEvent]) -> str:
     rows = [
         (
-            iso(e.time),
-            e.service or "-",
+            clock(e.time),
             e.source,
             e.code or "-",
-            _num(e.retry_after_s),
+            fmt(e.retry_after_s, "Seconds") if e.retry_after_s is not None else "-",
             e.messages_returned if e.messages_returned is not None else "-",
-            e.message_id or "-",
-            e.request_id or "-",
+            e.correlation_id or "-",
         )
         for e in events
     ]
-    return table(
-        ["time", "service", "source", "code", "retry after s", "returned", "message id", "request id"], rows
-    )
+    cols = [
+        Col("time"),
+        Col("source"),
+        Col("code"),
+        Col("retry after", right=True),
+        Col("returned", right=True),
+        Col("correlation id", ident=True),
+    ]
+    services = sorted({e.service or "-" for e in events})
+    return (f"  services: {', '.join(services)}\n" if events else "") + _render(table(cols, rows))
 
 
 def render_throttles(events: Sequence[ThrottleEvent]) -> str:
     return section(f"Throttles ({len(events)})") + "\n" + render_throttle_rows(events)
+
+
+def _date_of(x: dict[str, Any]) -> str:
+    ts = x.get("timestamp")
+    return str(ts)[:10] if isinstance(ts, str) else "-"
 
 
 def render_trace(tr: Trace, *, max_lines: int = 300, min_level: str = "debug") -> str:
@@ -256,108 +456,113 @@ def render_trace(tr: Trace, *, max_lines: int = 300, min_level: str = "debug") -
     )
     if tr.invocations:
         out.append(section(f"Invocations ({len(tr.invocations)})"))
-        out.append(
-            table(
-                ["start", "function", "request id", "outcome", "ms", "batch failures"],
-                [
-                    (
-                        iso(i.start),
-                        i.function_name or "-",
-                        i.request_id,
-                        i.outcome,
-                        _num(i.duration_ms),
-                        i.batch_item_failures if i.batch_item_failures is not None else "-",
-                    )
-                    for i in tr.invocations
-                ],
+        rows = [
+            (
+                clock(i.start, millis=True),
+                i.request_id,
+                i.function_name or "-",
+                "-" if i.outcome == "unfinished" else f"{i.outcome} {fmt(i.duration_ms, 'Milliseconds')}",
             )
-        )
+            for i in tr.invocations
+        ]
+        cols = [
+            Col("start (UTC)"),
+            Col("request id", ident=True),
+            Col("function", shrink=True),
+            Col("outcome"),
+        ]
+        out.append(_render(table(cols, rows)))
+        if any(i.outcome == "unfinished" for i in tr.invocations):
+            out.append("  (outcome -: a batch invocation ends under its own id, not this one)")
     floor = LEVELS.get(min_level.lower(), 10)
     lines = [x for x in tr.lines if level_of(x) >= floor]
     out.append(section("Lines" if floor <= 10 else f"Lines at {min_level} or above ({len(lines)})"))
+    day = None
+    w = width()
     for x in lines[:max_lines]:
+        if _date_of(x) != day:
+            day = _date_of(x)
+            out.append(f"  {day} (UTC)")
+        ts = str(x.get("timestamp", "-"))
+        stamp = ts[11:23] if len(ts) >= 23 else ts
+        head = f"  {stamp}  {clip(x.get('service') or '-', 16):<16} {x.get('level', '-')!s:<7} "
+        out.append(para(head, redact_text(str(x.get("message", ""))), indent=6))
         extra = {k: v for k, v in x.items() if k not in LINE_FIELDS}
-        fields = " ".join(
-            f"{k}={clip(json.dumps(shown_field(k, v), default=str), 80)}" for k, v in extra.items()
-        )
-        out.append(
-            f"  {x.get('timestamp', '-')}  {clip(x.get('service') or '-', 18):<18}  "
-            f"{x.get('level', '-')!s:<7}  "
-            f"{redact_text(str(x.get('message', '')))}" + (f"  {fields}" if fields else "")
-        )
+        if extra:
+            fields = " ".join(f"{k}={json.dumps(shown_field(k, v), default=str)}" for k, v in extra.items())
+            out.append("      " + clip(fields, max(20, w - 6)))
         exc = x.get("exception")
         if isinstance(exc, dict):
-            out.append(f"      {exc.get('type')}: {redact_text(str(exc.get('message')))}")
+            out.append(
+                "      " + clip(f"{exc.get('type')}: {redact_text(str(exc.get('message')))}", max(20, w - 6))
+            )
     if len(lines) > max_lines:
-        out.append(f"  ... and {len(lines) - max_lines} more line(s)")
+        out.append(f"  ... and {len(lines) - max_lines} more line(s) (--max-lines)")
     return "\n".join(out)
 
 
 def render_quarantine(q: QuarantineSummary, *, max_rows: int = 30) -> str:
-    out = [section(f"Quarantine: {q.records} record(s) in {q.documents} document(s)")]
-    out.append(table(["reason", "records"], q.reasons.most_common(max_rows), max_width=90))
-    if q.fields:
-        out.append(section("Per field"))
-        out.append(table(["field", "records"], q.fields.most_common(max_rows)))
-    out.append(section("Documents"))
+    out = [section(f"Quarantine: {q.records:,} record(s) in {q.documents:,} document(s)")]
     out.append(
-        table(
-            ["key", "kind", "records", "correlation id", "quarantined at"],
-            [
-                (d["key"], d["kind"], d["count"], d["correlation_id"] or "-", iso(d["quarantined_at"]))
-                for d in q.by_key[:max_rows]
-            ],
-            max_width=70,
+        _render(
+            table(
+                [Col("reason", wrap=True, ratio=1), Col("records", right=True)],
+                [(r, f"{n:,}") for r, n in q.reasons.most_common(max_rows)],
+            )
         )
     )
+    if q.fields:
+        out.append(section("Per field"))
+        out.append(
+            _render(
+                table(
+                    [Col("field"), Col("records", right=True)],
+                    [(f, f"{n:,}") for f, n in q.fields.most_common(max_rows)],
+                )
+            )
+        )
+    out.append(section("Documents"))
+    out.append(_documents(q, max_rows, reasons=False))
     if q.examples:
         out.append(section("Examples (masked)"))
-        for ex in q.examples:
-            out.append(f"  {ex['key']}: {clip(json.dumps(ex['record'], default=str), 160)}")
-            out.append(f"      reasons: {'; '.join(ex['reasons'])}")
+        out += _examples(q.examples)
     return "\n".join(out)
 
 
 def render_dlq(d: DLQSummary) -> str:
     out = [section(f"DLQ: {d.count} message(s)")]
     if d.count:
-        out.append(
-            f"  oldest {iso(d.oldest)}, newest {iso(d.newest)}; by kind: "
-            + ", ".join(f"{k} ({n})" for k, n in d.by_kind.items())
-        )
-    out.append(
-        table(
-            ["message id", "correlation id", "what", "sent", "receives", "failures", "last error"],
-            [
-                (
-                    r.message_id,
-                    r.correlation_id or "-",
-                    r.description,
-                    iso(r.sent_at),
-                    r.receive_count or "-",
-                    "not looked up" if r.failures is None else r.failures,
-                    r.last_error or "-",
-                )
-                for r in d.rows
-            ],
-            max_width=70,
-        )
-    )
+        kinds = ", ".join(f"{k} ({n})" for k, n in d.by_kind.items())
+        out.append(para("  ", f"oldest {when(d.oldest)}, newest {when(d.newest)}; by kind: {kinds}"))
+    out.append(_dlq_rows(d.rows))
+    if any(r.failures is None for r in d.rows):
+        out.append(para("  ", "failures not looked up: no logs were read (pass --logs or --log-group)"))
     return "\n".join(out)
 
 
 def render_anomalies(a: AnomalySummary) -> str:
-    out = [section(f"Input anomalies: {a.total}")]
-    out.append(table(["check", "count"], a.by_check.most_common()))
+    out = [section(f"Input anomalies: {a.total:,}")]
+    out.append(
+        _render(
+            table(
+                [Col("check"), Col("count", right=True)], [(c, f"{n:,}") for c, n in a.by_check.most_common()]
+            )
+        )
+    )
     if a.expectation_failures:
         out.append(section("Failed expectations (records)"))
-        out.append(table(["expectation", "count"], a.expectation_failures.most_common(), max_width=80))
+        out.append(
+            _render(
+                table(
+                    [Col("expectation", wrap=True, ratio=1), Col("count", right=True)],
+                    [(c, f"{n:,}") for c, n in a.expectation_failures.most_common()],
+                )
+            )
+        )
     for x in a.lines[:20]:
         extra = {k: v for k, v in x.items() if k not in LINE_FIELDS}
-        out.append(
-            f"  {x.get('timestamp')}  {x.get('service', '-')}  {x.get('message')}  "
-            + clip(json.dumps(extra, default=str), 120)
-        )
+        out.append(f"  {str(x.get('timestamp'))[11:19]}  {x.get('service', '-')}  {x.get('message')}")
+        out.append("      " + clip(json.dumps(extra, default=str), max(20, width() - 6)))
     return "\n".join(out)
 
 
@@ -374,10 +579,19 @@ def render_sources(diag: Any, roles: Iterable[str] | None = None) -> str:
         if wanted is not None and s.role not in wanted:
             continue
         if s.given:
-            out.append(f"  {s.role}: {s.description}" + (f" ({s.detail})" if s.detail else ""))
+            out.append(
+                para("  ", f"{s.role}: {s.description}" + (f" ({s.detail})" if s.detail else ""), indent=4)
+            )
         else:
-            out.append(f"  {s.description}")
-        out += [f"    note: {n}" for n in s.notes]
+            out.append(para("  ", s.description, indent=4))
+        out += [para("    note: ", n) for n in s.notes]
     for sk in diag.skipped():
-        out.append(f"  skipped {sk.where}: {SKIP_KINDS.get(sk.kind, sk.kind)}: {sk.detail}")
+        out.append(
+            para("  skipped ", f"{sk.where}: {SKIP_KINDS.get(sk.kind, sk.kind)}: {sk.detail}", indent=4)
+        )
     return "\n".join(out)
+
+
+def broken_emf(diag: Any) -> list[str]:
+    """One line per EMF document that failed to parse (their values are missing from every alarm)."""
+    return [f"{sk.where}: {sk.detail}" for sk in diag.skipped() if sk.kind == "malformed-emf"]

@@ -71,7 +71,7 @@ def test_demo_triage_reads_the_ingest_demo_outputs(diag_incident: Incident, tmp_
         assert demo.triage.main(out) == 0
     printed = buf.getvalue()
     assert "running a small ingest incident" not in printed, "the existing outputs are used"
-    assert f"Alarm {r.quarantine_alarm} (warning)" in printed
+    assert f"ALARM: {r.quarantine_alarm} (warning)" in printed
     assert "quarantine/source/_/page-000001.json" in printed and r.run_id in printed
     assert f"observe-diag trace {r.run_id} --level warning" in printed
     assert (out / "report.html").stat().st_size > 50_000
@@ -86,7 +86,7 @@ def test_demo_triage_makes_its_own_incident_when_the_ingest_demo_has_not_run(tmp
         assert demo.triage.main(tmp_path / "fresh") == 0
     printed = buf.getvalue()
     assert "running a small ingest incident on a local moto server" in printed
-    assert "Alarm ingest-worker-RecordsQuarantined-dev (warning)" in printed
+    assert "ALARM: ingest-worker-RecordsQuarantined-dev (warning)" in printed
     assert (tmp_path / "fresh" / "ingest.jsonl").is_file() and (tmp_path / "fresh" / "report.html").is_file()
     assert sorted(p.name for p in (tmp_path / "fresh" / "s3" / "quarantine").iterdir()) == [
         "messages", "partner-push", "source",

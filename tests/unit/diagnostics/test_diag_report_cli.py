@@ -86,6 +86,12 @@ def files(evidence: Any, tmp_path: Path) -> dict[str, Path]:
     return write_evidence(tmp_path, lines, emf)
 
 
+@pytest.fixture(autouse=True)
+def wide(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Content assertions read unwrapped lines; the width itself has its own test."""
+    monkeypatch.setenv("COLUMNS", "200")
+
+
 def _run(capsys: Any, *argv: str) -> tuple[int, str, str]:
     code = main(list(argv))
     out, err = capsys.readouterr()
@@ -175,3 +181,73 @@ def test_report_command_writes_the_file(files: dict[str, Path], capsys: Any, tmp
     code, out, _ = _run(capsys, "report", "--out", str(target), *_sources(files))
     assert code == 0 and f"report written to {target}" in out
     assert target.read_text().count("data:image/png;base64,") >= 5
+
+
+def test_every_bad_option_is_a_clear_error_with_exit_2(
+    files: dict[str, Path], capsys: Any, tmp_path: Path
+) -> None:
+    logs = ["--logs", str(files["logs"])]
+    for argv, message in (
+        (["failures", *logs, "--since", "99999999d"], "'99999999d' reaches back before 1970"),
+        (["failures", *logs, "--since", "0m"], "not a duration longer than zero"),
+        (["failures", *logs, "--start", "2026-13-01T00:00:00Z"], "is not an ISO-8601 time"),
+        (
+            ["failures", *logs, "--start", "2026-11-26T05:00:00Z", "--end", "2026-11-26T04:00:00Z"],
+            "not before its end",
+        ),
+        (["quarantine", "--bucket", "b", "--quarantine-dir", str(files["quarantine"])], "not both"),
+        (["dlq", "--dlq-file", str(tmp_path / "nope.jsonl")], "no such file"),
+        (["report", *logs, "--out", str(files["logs"] / "r.html")], "cannot write it"),
+    ):
+        code, _, err = _run(capsys, *argv)
+        assert code == 2 and message in err and "Traceback" not in err, (argv, err)
+    for argv in (["trace", "x", *logs, "--max-lines", "0"], ["failures", *logs, "--query-timeout", "-1"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+        assert "must be" in capsys.readouterr().err
+
+
+def test_what_was_not_read_is_said_with_what_to_pass(files: dict[str, Path], capsys: Any) -> None:
+    code, out, _ = _run(capsys, "alarm", "ingest-worker-RecordsQuarantined-dev", "--logs", str(files["logs"]))
+    assert code == 0
+    assert "quarantine not read: pass --bucket or --quarantine-dir" in out
+    assert "the invocations' lines name 2 quarantine key(s)" in out
+    assert "quarantine/source/_/page-000001.json" in out  # the keys the logs name, listed anyway
+    assert "DLQ not read: pass --dlq-url or --dlq-file" in out
+    assert "no failing records" not in out
+    code, out, _ = _run(capsys, "dlq", "--dlq-file", str(files["dlq"]))
+    assert code == 0 and "failures not looked up" in out and "failure(s) in the logs" not in out
+    assert "logs not read: pass --logs PATH or --log-group NAME" in out
+
+
+def test_a_truncated_emf_document_is_called_out_where_it_is_missing(
+    evidence: Any, tmp_path: Path, capsys: Any
+) -> None:
+    lines, emf, _ = evidence
+    whole = [json.dumps(d) for d in [*lines, *emf]]
+    broken = next(i for i, x in enumerate(whole) if '"RecordsQuarantined"' in x and x.startswith('{"_aws"'))
+    whole[broken] = whole[broken][: len(whole[broken]) // 2]  # cut on the way, as a full disk would
+    path = tmp_path / "cut.jsonl"
+    path.write_text("\n".join(whole) + "\n")
+    code, out, _ = _run(capsys, "alarm", "ingest-worker-RecordsQuarantined-dev", "--logs", str(path))
+    assert code == 1  # nothing breaches without the document...
+    assert "1 EMF document(s) failed to parse: their values are missing from these datapoints" in out
+    assert f"{path}:{broken + 1}" in out and "that is not certain" in out  # ...and it says why
+    assert f"skipped {path}:{broken + 1}: an EMF document that failed to parse" in out
+
+
+def test_output_fits_80_columns(files: dict[str, Path], capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    for argv in (
+        ["alarm", "ingest-worker-RecordsQuarantined-dev", *_sources(files)],
+        ["alarm", *_sources(files)],
+        ["trace", "run-7", *_sources(files)],
+        ["failures", *_sources(files)],
+        ["quarantine", "--quarantine-dir", str(files["quarantine"])],
+        ["dlq", "--dlq-file", str(files["dlq"]), "--logs", str(files["logs"])],
+    ):
+        _, out, _ = _run(capsys, *argv)
+        # a line may run over only when it is one unbreakable token (a long key or id on its own)
+        over = [ln for ln in out.splitlines() if len(ln) > 80 and " " in ln.strip()]
+        assert over == [], (argv, over)
