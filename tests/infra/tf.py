@@ -144,12 +144,14 @@ def uses_workspaces(directory: Path) -> bool:
     return any("terraform.workspace" in p.read_text(encoding="utf-8") for p in directory.glob("*.tf"))
 
 
-def init(directory: Path, work: Path = WORK) -> subprocess.CompletedProcess[str]:
+def init(
+    directory: Path, work: Path = WORK, extra_env: Mapping[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """init -backend=false; a committed lock file (the roots) is verified, never rewritten."""
     args = ["init", "-backend=false", "-input=false", "-no-color"]
     if (directory / ".terraform.lock.hcl").is_file() and _tracked(directory / ".terraform.lock.hcl"):
         args.append("-lockfile=readonly")
-    return run(args, directory, work=work)
+    return run(args, directory, extra_env, work=work)
 
 
 def _tracked(path: Path) -> bool:
@@ -162,10 +164,12 @@ def _tracked(path: Path) -> bool:
     return done.returncode == 0
 
 
-def validate_diagnostics(directory: Path, work: Path = WORK) -> tuple[bool, list[dict[str, object]]]:
+def validate_diagnostics(
+    directory: Path, work: Path = WORK, extra_env: Mapping[str, str] | None = None
+) -> tuple[bool, list[dict[str, object]]]:
     """(valid, diagnostics) of `terraform validate -json` (a root with workspaces validates as dev)."""
     extra = {"TF_WORKSPACE": "dev"} if uses_workspaces(directory) else {}
-    done = run(["validate", "-json", "-no-color"], directory, extra, work=work)
+    done = run(["validate", "-json", "-no-color"], directory, {**extra, **(extra_env or {})}, work=work)
     try:
         report = json.loads(done.stdout)
     except json.JSONDecodeError:
