@@ -91,6 +91,28 @@ def _via_runtime(fn: Any) -> Any:
     return call
 
 
+def _configure(functions: dict[str, Any], env: dict[str, str]) -> None:
+    """Give every function ``env`` (a new configuration: new environments) and run their inits
+    side by side before the login, so no provider call waits on a cold start."""
+    import threading
+
+    for fn in functions.values():
+        fn.update(env=env)
+    threads = [threading.Thread(target=fn.warm) for fn in functions.values()]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def _logged_in(done: httpx.Response, callback: Any) -> httpx.Response:
+    """``done`` if the callback set a session; else stop, with what the platform said about it."""
+    if any(c.startswith("__Host-session=") for c in done.headers.get_list("set-cookie")):
+        return done
+    reports = [line.strip() for line in callback.lines() if line.startswith("REPORT ")]
+    raise SystemExit(f"the login did not complete (callback answered {done.status_code}); {reports[-1:]}")
+
+
 def _metrics(text: str) -> dict[str, Any]:
     """AuthLogins, AuthFailures by reason and token-exchange latency from the EMF documents."""
     out: dict[str, Any] = {"AuthLogins": 0, "AuthFailures": {}, "TokenExchangeLatency_ms": []}
@@ -153,9 +175,9 @@ def main() -> None:
         legacy = {"SINGPASS_MODE": "legacy", "SINGPASS_ISSUER": mp.issuer, **common}
         with scoped_env(legacy):  # this process verifies the session cookie with the same settings
             reset_runtime()
-            for fn in functions.values():
-                fn.update(env=legacy)
+            _configure(functions, legacy)
             done, callback_url, login_cookie = _walk(http, base, expect_iss=False)
+            _logged_in(done, functions["/callback"])
             print(f"     session claims (masked): {json.dumps(_session_claims(done))}")
             replay = http.get(callback_url, headers={"Cookie": login_cookie})
             _step(
@@ -176,9 +198,9 @@ def main() -> None:
         fapi_settings = {"SINGPASS_MODE": "fapi", "SINGPASS_ISSUER": fapi.issuer, **fapi_env}
         with scoped_env(fapi_settings):
             reset_runtime()
-            for fn in functions.values():
-                fn.update(env=fapi_settings)  # a new configuration: new environments
+            _configure(functions, fapi_settings)
             done, _, _ = _walk(http, base, expect_iss=True)
+            _logged_in(done, functions["/callback"])
             print(f"     session claims (masked): {json.dumps(_session_claims(done))}")
             trail = [
                 f"{e['endpoint']}:{e.get('error', 'ok')}" for e in fapi.events if e["endpoint"] != "/jwks"

@@ -428,6 +428,7 @@ class LambdaFunction:
         self._wake = threading.Event()
         self._env: _Environment | None = None
         self._reset_pending = False  # the last invocation killed the environment: suppressed init next
+        self._warmed_ms: float | None = None  # init duration of an environment warm() started
         self._rid: str | None = None
         self._platform = PlatformLog(config.log_format, function_name=config.name, version=config.version)
         self.api = RuntimeAPI(on_change=self._wake.set).start()
@@ -467,6 +468,22 @@ class LambdaFunction:
             if self._env is not None:
                 self._env.close()
                 self._env = None
+            self._warmed_ms = None
+
+    def warm(self) -> float | None:
+        """Start an environment and run its init now, ahead of any invocation (Lambda does so
+        at times for on-demand functions, and always for provisioned concurrency); the first
+        invocation then finds it ready and still reports its ``Init Duration``. Returns that
+        duration in ms, or None if the init failed (the next invocation tries again)."""
+        with self._lock:
+            if self._env is not None and not self._env.exited.is_set():
+                return None  # already up
+            self.kill()
+            self._reset_pending = False
+            env = self._spawn("init")
+            out = self._await_init(env, "init", time.perf_counter() + self.config.init_timeout, "")
+            self._warmed_ms = out.duration_ms if out.ok else None
+            return self._warmed_ms
 
     @property
     def pid(self) -> int | None:
@@ -628,6 +645,9 @@ class LambdaFunction:
                     init_ms = first.duration_ms if first.ok else None
                     suppressed = not first.ok
                 self._reset_pending = False
+            elif self._warmed_ms is not None:  # the first invocation of an environment warm() made
+                init_ms = self._warmed_ms
+            self._warmed_ms = None
             cold = suppressed or init_ms is not None
             trace = trace_id or _trace_id()
             self._rid = rid

@@ -238,3 +238,15 @@ def test_processes_a_handler_started_go_with_its_environment(make_function) -> N
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child), "killed with the environment's process group"
+
+
+def test_warm_runs_the_init_ahead_and_the_first_invocation_still_reports_it(make_function) -> None:
+    fn = make_function("counter")
+    init_ms = fn.warm()
+    assert init_ms is not None and init_ms > 0 and fn.pid is not None
+    assert fn.warm() is None, "already up"
+    first, second = fn.invoke({}), fn.invoke({})
+    assert first.pid == fn.pid and first.cold and not second.cold
+    assert float(report_of(first)["init"]) == pytest.approx(init_ms, abs=0.01)
+    assert report_of(second)["init"] is None
+    assert fn.environments == 1
