@@ -126,6 +126,9 @@ def _sqs_carrier(record: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
+_PUBSUB_SOURCES = frozenset({"aws:kafka", "SelfManagedKafka", "aws:mq", "aws:rmq"})
+
+
 def _trigger_and_parent(event: Any) -> tuple[str, Any, list[Any]]:
     """FaaS trigger name, parent context and span links for an event."""
     if not isinstance(event, Mapping):
@@ -140,8 +143,10 @@ def _trigger_and_parent(event: Any) -> tuple[str, Any, list[Any]]:
             if len(records) == 1:
                 return "pubsub", contexts[0], []
             return "pubsub", None, _links(contexts)
-        if source == "aws:s3":
+        if source in ("aws:s3", "aws:dynamodb"):
             return "datasource", None, []
+        return "pubsub", None, []
+    if event.get("eventSource") in _PUBSUB_SOURCES:  # Kafka and MQ: records are not under "Records"
         return "pubsub", None, []
     if "detail-type" in event:
         trigger = "timer" if event.get("detail-type") == "Scheduled Event" else "pubsub"
@@ -205,16 +210,30 @@ def invocation_span(event: Any, context: Any, name: str, cold_start: bool) -> It
 
 
 @contextmanager
-def record_span(record: Mapping[str, Any], name: str = "process record") -> Iterator[Any]:
-    """A child span for one SQS record, linked to the producer's trace (no-op when off)."""
+def record_span(
+    record: Mapping[str, Any],
+    name: str = "process record",
+    *,
+    carrier: Mapping[str, Any] | None = None,
+    attributes: Mapping[str, Any] | None = None,
+) -> Iterator[Any]:
+    """A child span for one batch record, linked to the producer's trace (no-op when off).
+
+    ``carrier`` holds the producer's ``traceparent`` (default: an SQS record's message
+    attributes); ``attributes`` the messaging attributes (default: SQS's).
+    """
     if not is_enabled():
         yield None
         return
     from opentelemetry.trace import SpanKind
 
-    links = _links([extract(_sqs_carrier(record))])
-    attributes = {"messaging.system": "aws_sqs", "messaging.message.id": str(record.get("messageId", ""))}
-    with _span(name, kind=SpanKind.CONSUMER, links=links, attributes=attributes) as span:
+    links = _links([extract(_sqs_carrier(record) if carrier is None else carrier)])
+    attrs = (
+        {"messaging.system": "aws_sqs", "messaging.message.id": str(record.get("messageId", ""))}
+        if attributes is None
+        else dict(attributes)
+    )
+    with _span(name, kind=SpanKind.CONSUMER, links=links, attributes=attrs) as span:
         yield span
 
 
