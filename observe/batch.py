@@ -340,7 +340,7 @@ _THROTTLE_LINE = {
 
 
 def _on_failure(batch: _Batch, item: _Item, exc: BaseException) -> None:
-    _log.error(_FAILED_LINE[batch.kind], batch_kind=batch.kind, **item.fields, exc_info=exc)
+    _log.error(_FAILED_LINE[batch.kind], **item.fields, batch_kind=batch.kind, exc_info=exc)
 
 
 def _later_in_lane(batch: _Batch, item: _Item) -> list[_Item]:
@@ -357,17 +357,17 @@ def _stop_lane(batch: _Batch, item: _Item, status: list[int]) -> None:
         if later:
             _log.warning(
                 "message group stopped at a failed message; its later messages go back unprocessed",
-                batch_kind=batch.kind,
                 **item.fields,
                 messages_returned=len(later),
+                batch_kind=batch.kind,
             )
     elif batch.checkpoint:
         _log.warning(
             "shard stopped at a failed record: its later records are not processed; Lambda retries "
             "the shard from the failed record's sequence number",
-            batch_kind=batch.kind,
             **item.fields,
             records_not_processed=len(later),
+            batch_kind=batch.kind,
         )
 
 
@@ -392,12 +392,12 @@ def _finish(
         with correlation.scope(throttled.cid):  # the warning carries the throttled record's id
             _log.warning(
                 _THROTTLE_LINE[batch.kind],
-                batch_kind=batch.kind,
                 throttle_source=throttled.throttle.source,
                 throttle_code=throttled.throttle.code,
                 retry_after_s=throttled.throttle.retry_after,
                 **throttled.item.fields,
                 messages_returned=sum(1 for s in status if s == _PENDING),
+                batch_kind=batch.kind,
             )
     if not batch.partial:
         if throttled is None and failure is None:
@@ -408,10 +408,10 @@ def _finish(
             _log.warning(
                 f"batch failed: {_LABELS[batch.kind]} has no partial batch response; it is not acknowledged "
                 "and Lambda delivers it again whole, the records already processed included",
-                batch_kind=batch.kind,
                 **item.fields,
                 records_processed=processed,
                 records_not_processed=len(items) - processed,
+                batch_kind=batch.kind,
             )
         raise BatchFailedError(batch.kind, item.item_id, processed, len(items)) from exc
     if batch.checkpoint:  # the first unfinished record of each shard
