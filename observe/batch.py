@@ -8,7 +8,7 @@ while it runs. What a failure does depends on what Lambda can do with it:
 
 - **SQS standard**: the record fails alone and is reported in ``batchItemFailures``; SQS
   redelivers it (and, past ``maxReceiveCount``, moves it to the DLQ).
-- **SQS FIFO** (records carry a ``MessageGroupId``): records of one message group run in order,
+- **SQS FIFO** (the queue's ARN ends in ``.fifo``; its records carry a ``MessageGroupId``): records of one message group run in order,
   one at a time; groups run concurrently in the async helper. At a group's first failure the
   group stops: that message and every later message of its group are reported, so none of them
   is deleted and they come back in order. Other groups carry on.
@@ -32,12 +32,9 @@ The event source mapping must enable ``ReportBatchItemFailures`` (SQS, Kinesis, 
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from itertools import count
 from typing import Any
 
 from observe import correlation, telemetry, tracing
@@ -65,20 +62,26 @@ class BatchFailedError(Exception):
 
 # --- what is in flight (read by the deadline watchdog, from its own thread) ------------------
 
-_flight_lock = threading.Lock()
 _flight: dict[int, tuple[str, str, str, float]] = {}
-_flight_keys = count()
 
 
 def in_flight() -> list[dict[str, Any]]:
     """The records being processed right now: kind, record id, correlation id, time running.
 
     Safe to call from any thread (a deadline watchdog reports them before Lambda kills the
-    process); cheap: a copy under a lock.
+    process) and cheap: the batch helpers add and remove entries with single dict operations,
+    which are atomic, and this takes one copy of the values (again if a writer resized the dict
+    during the copy).
     """
     now = time.perf_counter()
-    with _flight_lock:
-        entries = list(_flight.values())
+    for _ in range(100):
+        try:
+            entries = list(_flight.values())
+            break
+        except RuntimeError:  # changed size during the copy (possible only without the GIL)
+            continue
+    else:
+        entries = []
     return [
         {"batch_kind": k, "record_id": r, "correlation_id": c, "running_ms": round((now - t) * 1000.0, 1)}
         for k, r, c, t in entries
@@ -114,7 +117,6 @@ class _Item:
     record: Record
     item_id: str  # itemIdentifier (SQS message id, stream sequence number) or the record's locator
     lane: str | None  # records of one lane run in order: FIFO group, shard, partition, queue
-    fields: dict[str, Any]  # what its log lines name it by
 
 
 @dataclass(slots=True)
@@ -144,13 +146,13 @@ def _wrong(kind: str, event: Any, detail: str) -> BatchKindError:
 
 
 def _records(kind: str, event: Any, source: str) -> list[Any]:
-    records = event.get("Records") if isinstance(event, Mapping) else None
+    records = event.get("Records") if (type(event) is dict or isinstance(event, Mapping)) else None
     if not isinstance(records, list):
         raise _wrong(kind, event, "no 'Records' list at the top level")
     for i, record in enumerate(records):
         got = (
             record.get("eventSource") or record.get("EventSource")
-            if isinstance(record, Mapping)
+            if (type(record) is dict or isinstance(record, Mapping))
             else type(record).__name__
         )
         if got != source:
@@ -173,13 +175,15 @@ def _sqs(event: Any) -> _Batch:
         if type(mid) is not str or not mid:
             raise _missing("sqs", i, "messageId")
         attrs = record.get("attributes")
-        group = attrs.get("MessageGroupId") if isinstance(attrs, Mapping) else None
-        fields: dict[str, Any] = {"message_id": mid}
-        if group is not None:
+        group = attrs.get("MessageGroupId") if (type(attrs) is dict or isinstance(attrs, Mapping)) else None
+        arn = record.get("eventSourceARN")
+        # A FIFO queue's name ends in .fifo; a standard (fair) queue's messages may carry a group too.
+        if group is not None and (arn.endswith(".fifo") if type(arn) is str else True):
             fifo = True
             group = str(group)
-            fields["message_group_id"] = group
-        items.append(_Item(i, record, mid, group, fields))
+        else:
+            group = None
+        items.append(_Item(i, record, mid, group))
     return _Batch("sqs-fifo" if fifo else "sqs", "sqs", items)
 
 
@@ -187,12 +191,12 @@ def _kinesis(event: Any) -> _Batch:
     items = []
     for i, record in enumerate(_records("kinesis", event, "aws:kinesis")):
         data = record.get("kinesis")
-        seq = data.get("sequenceNumber") if isinstance(data, Mapping) else None
+        seq = data.get("sequenceNumber") if (type(data) is dict or isinstance(data, Mapping)) else None
         if type(seq) is not str or not seq:
             raise _missing("kinesis", i, "kinesis.sequenceNumber")
         event_id = record.get("eventID")
         shard = event_id.split(":", 1)[0] if type(event_id) is str and ":" in event_id else "shard"
-        items.append(_Item(i, record, seq, shard, {"sequence_number": seq, "shard_id": shard}))
+        items.append(_Item(i, record, seq, shard))
     return _Batch("kinesis", "kinesis", items)
 
 
@@ -200,39 +204,45 @@ def _dynamodb(event: Any) -> _Batch:
     items = []
     for i, record in enumerate(_records("dynamodb", event, "aws:dynamodb")):
         data = record.get("dynamodb")
-        seq = data.get("SequenceNumber") if isinstance(data, Mapping) else None
+        seq = data.get("SequenceNumber") if (type(data) is dict or isinstance(data, Mapping)) else None
         if type(seq) is not str or not seq:
             raise _missing("dynamodb", i, "dynamodb.SequenceNumber")
         # A batch comes from one shard, which the record does not name: one lane.
-        items.append(_Item(i, record, seq, "shard", {"sequence_number": seq}))
+        items.append(_Item(i, record, seq, "shard"))
     return _Batch("dynamodb", "dynamodb", items)
 
 
 def _kafka(event: Any) -> _Batch:
-    source = event.get("eventSource") if isinstance(event, Mapping) else None
-    batches = event.get("records") if isinstance(event, Mapping) else None
-    if source not in ("aws:kafka", "SelfManagedKafka") or not isinstance(batches, Mapping):
+    source = event.get("eventSource") if (type(event) is dict or isinstance(event, Mapping)) else None
+    batches = event.get("records") if (type(event) is dict or isinstance(event, Mapping)) else None
+    if source not in ("aws:kafka", "SelfManagedKafka") or not (
+        type(batches) is dict or isinstance(batches, Mapping)
+    ):
         raise _wrong("kafka", event, f"eventSource is {source!r} with no 'records' map, not a Kafka batch")
     items: list[_Item] = []
     for partition, records in batches.items():
         if not isinstance(records, list):
             raise _wrong("kafka", event, f"records[{partition!r}] is not a list")
         for j, record in enumerate(records):
-            if not isinstance(record, Mapping):
+            if not (type(record) is dict or isinstance(record, Mapping)):
                 raise _wrong("kafka", event, f"records[{partition!r}][{j}] is not an object")
             rid = correlation.kafka_record_id(record) or f"{partition}[{j}]"
-            items.append(_Item(len(items), record, rid, str(partition), {"record_id": rid}))
+            items.append(_Item(len(items), record, rid, str(partition)))
     return _Batch("kafka", "kafka", items)
 
 
 def _mq(event: Any) -> _Batch:
-    source = event.get("eventSource") if isinstance(event, Mapping) else None
+    source = event.get("eventSource") if (type(event) is dict or isinstance(event, Mapping)) else None
     queues: list[tuple[str, Any]]
     if source == "aws:mq" and isinstance(event.get("messages"), list):
         queues = []
         for message in event["messages"]:
-            dest = message.get("destination") if isinstance(message, Mapping) else None
-            name = dest.get("physicalName") if isinstance(dest, Mapping) else None
+            dest = (
+                message.get("destination")
+                if (type(message) is dict or isinstance(message, Mapping))
+                else None
+            )
+            name = dest.get("physicalName") if (type(dest) is dict or isinstance(dest, Mapping)) else None
             queues.append((str(name or "queue"), message))
     elif source == "aws:rmq" and isinstance(event.get("rmqMessagesByQueue"), Mapping):
         queues = [
@@ -244,12 +254,16 @@ def _mq(event: Any) -> _Batch:
         raise _wrong("mq", event, f"eventSource is {source!r}, not 'aws:mq' or 'aws:rmq' with its messages")
     items: list[_Item] = []
     for queue, message in queues:
-        if not isinstance(message, Mapping):
+        if not (type(message) is dict or isinstance(message, Mapping)):
             raise _wrong("mq", event, f"a message of queue {queue!r} is not an object")
         basic = message.get("basicProperties")
-        mid = (basic.get("messageId") if isinstance(basic, Mapping) else message.get("messageID")) or None
+        mid = (
+            basic.get("messageId")
+            if (type(basic) is dict or isinstance(basic, Mapping))
+            else message.get("messageID")
+        ) or None
         rid = str(mid) if mid is not None else f"{queue}[{len(items)}]"
-        items.append(_Item(len(items), message, rid, queue, {"message_id": rid, "queue": queue}))
+        items.append(_Item(len(items), message, rid, queue))
     return _Batch("mq", "mq", items)
 
 
@@ -294,20 +308,17 @@ _SYSTEMS = {
 }
 
 
-@contextmanager
-def _record_scope(batch: _Batch, item: _Item) -> Iterator[None]:
-    """Run a record under its correlation id, listed in flight."""
+def _enter(batch: _Batch, item: _Item) -> tuple[Any, int]:
+    """Bind the record's correlation id and list it in flight; the undo for :func:`_leave`."""
     cid = correlation.for_record(item.record, batch.reader)[0] or correlation.new_id()
-    token = correlation.set_id(cid)
-    key = next(_flight_keys)
-    with _flight_lock:
-        _flight[key] = (batch.kind, item.item_id, cid, time.perf_counter())
-    try:
-        yield
-    finally:
-        with _flight_lock:
-            _flight.pop(key, None)
-        correlation.reset(token)
+    key = id(item)  # unique while the record runs
+    _flight[key] = (batch.kind, item.item_id, cid, time.perf_counter())
+    return correlation.set_id(cid), key
+
+
+def _leave(token: Any, key: int) -> None:
+    _flight.pop(key, None)
+    correlation.reset(token)
 
 
 def _span(batch: _Batch, item: _Item) -> Any:
@@ -339,8 +350,26 @@ _THROTTLE_LINE = {
 }
 
 
+def _fields(batch: _Batch, item: _Item) -> dict[str, Any]:
+    """What a record's log lines name it by."""
+    kind = batch.reader
+    if kind == "sqs":
+        return (
+            {"message_id": item.item_id, "message_group_id": item.lane}
+            if item.lane
+            else {"message_id": item.item_id}
+        )
+    if kind == "kinesis":
+        return {"sequence_number": item.item_id, "shard_id": item.lane}
+    if kind == "dynamodb":
+        return {"sequence_number": item.item_id}
+    if kind == "kafka":
+        return {"record_id": item.item_id}
+    return {"message_id": item.item_id, "queue": item.lane}
+
+
 def _on_failure(batch: _Batch, item: _Item, exc: BaseException) -> None:
-    _log.error(_FAILED_LINE[batch.kind], **item.fields, batch_kind=batch.kind, exc_info=exc)
+    _log.error(_FAILED_LINE[batch.kind], **_fields(batch, item), batch_kind=batch.kind, exc_info=exc)
 
 
 def _later_in_lane(batch: _Batch, item: _Item) -> list[_Item]:
@@ -357,7 +386,7 @@ def _stop_lane(batch: _Batch, item: _Item, status: list[int]) -> None:
         if later:
             _log.warning(
                 "message group stopped at a failed message; its later messages go back unprocessed",
-                **item.fields,
+                **_fields(batch, item),
                 messages_returned=len(later),
                 batch_kind=batch.kind,
             )
@@ -365,7 +394,7 @@ def _stop_lane(batch: _Batch, item: _Item, status: list[int]) -> None:
         _log.warning(
             "shard stopped at a failed record: its later records are not processed; Lambda retries "
             "the shard from the failed record's sequence number",
-            **item.fields,
+            **_fields(batch, item),
             records_not_processed=len(later),
             batch_kind=batch.kind,
         )
@@ -395,7 +424,7 @@ def _finish(
                 throttle_source=throttled.throttle.source,
                 throttle_code=throttled.throttle.code,
                 retry_after_s=throttled.throttle.retry_after,
-                **throttled.item.fields,
+                **_fields(batch, throttled.item),
                 messages_returned=sum(1 for s in status if s == _PENDING),
                 batch_kind=batch.kind,
             )
@@ -408,7 +437,7 @@ def _finish(
             _log.warning(
                 f"batch failed: {_LABELS[batch.kind]} has no partial batch response; it is not acknowledged "
                 "and Lambda delivers it again whole, the records already processed included",
-                **item.fields,
+                **_fields(batch, item),
                 records_processed=processed,
                 records_not_processed=len(items) - processed,
                 batch_kind=batch.kind,
@@ -437,35 +466,29 @@ def _run(batch: _Batch, record_handler: Callable[[Record], Any], stop_on_throttl
     for item in batch.items:
         if status[item.index] != _PENDING:
             continue  # its lane stopped
+        token, key = _enter(batch, item)
         try:
-            with _record_scope(batch, item):
-                try:
-                    if traced:
-                        with _span(batch, item):
-                            record_handler(item.record)
-                    else:
-                        record_handler(item.record)
-                except Exception as exc:
-                    throttle = telemetry.classify_throttle(exc) if stop_on_throttle else None
-                    if throttle is not None:
-                        throttled = _Throttled(throttle, item, correlation.get(), exc)
-                        raise _Stop from None
-                    _on_failure(batch, item, exc)
-                    status[item.index] = _FAILED
-                    failure = failure or (item, exc)
-                    if not batch.partial:
-                        raise _Stop from None
-                    if ordered:
-                        _stop_lane(batch, item, status)
-                    continue
+            if traced:
+                with _span(batch, item):
+                    record_handler(item.record)
+            else:
+                record_handler(item.record)
             status[item.index] = _OK
-        except _Stop:
-            break
+        except Exception as exc:
+            throttle = telemetry.classify_throttle(exc) if stop_on_throttle else None
+            if throttle is not None:
+                throttled = _Throttled(throttle, item, correlation.get(), exc)
+                break
+            _on_failure(batch, item, exc)
+            status[item.index] = _FAILED
+            failure = failure or (item, exc)
+            if not batch.partial:
+                break
+            if ordered:
+                _stop_lane(batch, item, status)
+        finally:
+            _leave(token, key)
     return _finish(batch, status, throttled, failure)
-
-
-class _Stop(Exception):
-    """Internal: leave the record loop (a throttle, or a failure of a batch without partial response)."""
 
 
 async def _arun(
@@ -490,31 +513,33 @@ async def _arun(
 
     async def one(item: _Item) -> bool:
         """Run one record; False when its lane must stop."""
-        with _record_scope(batch, item):
-            try:
-                if traced:
-                    with _span(batch, item):
-                        await record_handler(item.record)
-                else:
+        token, key = _enter(batch, item)
+        try:
+            if traced:
+                with _span(batch, item):
                     await record_handler(item.record)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                throttle = telemetry.classify_throttle(exc) if stop_on_throttle else None
-                if throttle is not None:
-                    if not stop.is_set():
-                        throttled.append(_Throttled(throttle, item, correlation.get(), exc))
-                    stop.set()
-                    return False
-                _on_failure(batch, item, exc)
-                status[item.index] = _FAILED
-                failures.append((item, exc))
-                if not batch.partial:
-                    halted[0] = True
-                    return False
-                if batch.kind != "sqs":
-                    _stop_lane(batch, item, status)
+            else:
+                await record_handler(item.record)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            throttle = telemetry.classify_throttle(exc) if stop_on_throttle else None
+            if throttle is not None:
+                if not stop.is_set():
+                    throttled.append(_Throttled(throttle, item, correlation.get(), exc))
+                stop.set()
                 return False
+            _on_failure(batch, item, exc)
+            status[item.index] = _FAILED
+            failures.append((item, exc))
+            if not batch.partial:
+                halted[0] = True
+                return False
+            if batch.kind != "sqs":
+                _stop_lane(batch, item, status)
+            return False
+        finally:
+            _leave(token, key)
         status[item.index] = _OK
         return True
 

@@ -157,7 +157,7 @@ def _headers(headers: Any) -> tuple[Any, Any]:
     AppSync); otherwise one pass over names of the right length (REST APIs keep the caller's
     casing, and hand-built events anything).
     """
-    if not isinstance(headers, Mapping) or not headers:
+    if not (type(headers) is dict or isinstance(headers, Mapping)) or not headers:
         return None, None
     cid = headers.get(HEADER)
     trace = headers.get(TRACE_HEADER)
@@ -174,10 +174,10 @@ def _headers(headers: Any) -> tuple[Any, Any]:
 
 def _attr(attrs: Any, name: str, *fields: str) -> Any:
     """``attrs[name][field]`` for the first field present, for SQS/SNS-style attribute maps."""
-    if not isinstance(attrs, Mapping):
+    if not (type(attrs) is dict or isinstance(attrs, Mapping)):
         return None
     attr = attrs.get(name)
-    if not isinstance(attr, Mapping):
+    if not (type(attr) is dict or isinstance(attr, Mapping)):
         return None
     for field in fields:
         value = attr.get(field)
@@ -266,7 +266,7 @@ def _sqs_record(record: Mapping[str, Any]) -> tuple[str | None, str]:
 
 def _sns_record(record: Mapping[str, Any]) -> tuple[str | None, str]:
     sns = record.get("Sns")
-    if not isinstance(sns, Mapping):
+    if not (type(sns) is dict or isinstance(sns, Mapping)):
         return None, "none"
     cid = clean(_attr(sns.get("MessageAttributes"), ATTRIBUTE, "Value"))
     if cid:
@@ -283,16 +283,14 @@ def kinesis_envelope(record: Mapping[str, Any], key: str = ATTRIBUTE) -> str | N
     :func:`kinesis_data` writes the envelope fields first, so only the first kilobyte is decoded.
     """
     kinesis = record.get("kinesis")
-    data = kinesis.get("data") if isinstance(kinesis, Mapping) else None
-    if type(data) is not str or not data:
+    data = kinesis.get("data") if (type(kinesis) is dict or isinstance(kinesis, Mapping)) else None
+    if type(data) is not str or not data.startswith("ey"):  # base64 of '{"' or '{ ': not a JSON object
         return None
     import binascii
 
     try:
         head = binascii.a2b_base64(data[:_KINESIS_PREFIX]).decode("utf-8", "ignore")
     except (binascii.Error, ValueError):
-        return None
-    if not head.lstrip().startswith("{"):
         return None
     return _json_string_after(head, key)
 
@@ -307,7 +305,7 @@ def _kinesis_record(record: Mapping[str, Any]) -> tuple[str | None, str]:
 def dynamodb_image_value(record: Mapping[str, Any], name: str) -> Any:
     """The string attribute ``name`` of a DynamoDB Streams record's new image, unchecked."""
     ddb = record.get("dynamodb")
-    image = ddb.get("NewImage") if isinstance(ddb, Mapping) else None
+    image = ddb.get("NewImage") if (type(ddb) is dict or isinstance(ddb, Mapping)) else None
     return _attr(image, name, "S")
 
 
@@ -324,7 +322,7 @@ def kafka_header(record: Mapping[str, Any], name: str) -> str | None:
     if not isinstance(headers, list):
         return None
     for header in headers:
-        if isinstance(header, Mapping):
+        if type(header) is dict or isinstance(header, Mapping):
             value = header.get(name)
             if value is not None:
                 try:
@@ -352,15 +350,15 @@ def _kafka_record(record: Mapping[str, Any]) -> tuple[str | None, str]:
 def mq_property(message: Mapping[str, Any], name: str) -> str | None:
     """A message property (ActiveMQ ``properties``) or header (RabbitMQ ``basicProperties.headers``)."""
     props = message.get("properties")
-    if isinstance(props, Mapping):
+    if type(props) is dict or isinstance(props, Mapping):
         value = props.get(name)
         return value if type(value) is str else None
     basic = message.get("basicProperties")
-    headers = basic.get("headers") if isinstance(basic, Mapping) else None
-    if not isinstance(headers, Mapping):
+    headers = basic.get("headers") if (type(basic) is dict or isinstance(basic, Mapping)) else None
+    if not (type(headers) is dict or isinstance(headers, Mapping)):
         return None
     value = headers.get(name)
-    if isinstance(value, Mapping):  # {"bytes": [...]}
+    if type(value) is dict or isinstance(value, Mapping):  # {"bytes": [...]}
         value = value.get("bytes")
     if isinstance(value, list):
         try:
@@ -375,7 +373,7 @@ def _mq_message(message: Mapping[str, Any]) -> tuple[str | None, str]:
     if cid:
         return cid, "properties.correlation_id"
     basic = message.get("basicProperties")
-    if isinstance(basic, Mapping):  # RabbitMQ
+    if type(basic) is dict or isinstance(basic, Mapping):  # RabbitMQ
         cid = clean(basic.get("correlationId"))
         if cid:
             return cid, "basicProperties.correlationId"
@@ -399,7 +397,7 @@ _RECORD_READERS: dict[str, Callable[[Mapping[str, Any]], tuple[str | None, str]]
 def for_record(record: Any, kind: str) -> tuple[str | None, str]:
     """(id, origin) of one batch record of ``kind`` (``sqs``, ``sns``, ``kinesis``, ``dynamodb``,
     ``kafka``, ``mq``): its propagated id, else its natural id; (None, ...) if it has neither."""
-    if not isinstance(record, Mapping):
+    if not (type(record) is dict or isinstance(record, Mapping)):
         return None, "none"
     try:
         return _RECORD_READERS[kind](record)
@@ -423,7 +421,7 @@ def _single(records: list[Any], kind: str, source: str, where: str = "Records[0]
 
 def _from_records(records: list[Any]) -> _Result:
     first = records[0] if records else None
-    if not isinstance(first, Mapping):
+    if not (type(first) is dict or isinstance(first, Mapping)):
         return None, "unknown", _NONE
     source = first.get("eventSource") or first.get("EventSource")
     if source == "aws:sqs":
@@ -433,7 +431,11 @@ def _from_records(records: list[Any]) -> _Result:
         return cid, "sns", f"Records[0].{origin}"
     if source == "aws:s3":
         response = first.get("responseElements")
-        rid = _natural(response.get("x-amz-request-id")) if isinstance(response, Mapping) else None
+        rid = (
+            _natural(response.get("x-amz-request-id"))
+            if (type(response) is dict or isinstance(response, Mapping))
+            else None
+        )
         return rid, "s3", "Records[0].responseElements.x-amz-request-id"
     if source == "aws:kinesis":
         return _single(records, "kinesis", "kinesis")
@@ -441,21 +443,27 @@ def _from_records(records: list[Any]) -> _Result:
         return _single(records, "dynamodb", "dynamodb-streams")
     if source == "aws:ses":
         ses = first.get("ses")
-        mail = ses.get("mail") if isinstance(ses, Mapping) else None
-        mid = _natural(mail.get("messageId")) if isinstance(mail, Mapping) else None
+        mail = ses.get("mail") if (type(ses) is dict or isinstance(ses, Mapping)) else None
+        mid = _natural(mail.get("messageId")) if (type(mail) is dict or isinstance(mail, Mapping)) else None
         return mid, "ses", "Records[0].ses.mail.messageId"
     if source == "aws:codecommit":
         return _natural(first.get("eventId")), "codecommit", "Records[0].eventId"
     cf = first.get("cf")
-    if isinstance(cf, Mapping):  # CloudFront (Lambda@Edge)
+    if type(cf) is dict or isinstance(cf, Mapping):  # CloudFront (Lambda@Edge)
         request = cf.get("request")
-        headers = request.get("headers") if isinstance(request, Mapping) else None
-        entry = _first(headers.get(HEADER)) if isinstance(headers, Mapping) else None
-        cid = clean(entry.get("value")) if isinstance(entry, Mapping) else None
+        headers = request.get("headers") if (type(request) is dict or isinstance(request, Mapping)) else None
+        entry = (
+            _first(headers.get(HEADER)) if (type(headers) is dict or isinstance(headers, Mapping)) else None
+        )
+        cid = clean(entry.get("value")) if (type(entry) is dict or isinstance(entry, Mapping)) else None
         if cid:
             return cid, "cloudfront", "Records[0].cf.request.headers.x-correlation-id"
         config = cf.get("config")
-        rid = _natural(config.get("requestId")) if isinstance(config, Mapping) else None
+        rid = (
+            _natural(config.get("requestId"))
+            if (type(config) is dict or isinstance(config, Mapping))
+            else None
+        )
         return rid, "cloudfront", "Records[0].cf.config.requestId"
     return None, "unknown", _NONE
 
@@ -527,7 +535,7 @@ def _from_eventbridge(event: Mapping[str, Any]) -> _Result:
     detail = event.get("detail")
     cid = (
         clean(detail.get(ATTRIBUTE))
-        if isinstance(detail, Mapping)
+        if (type(detail) is dict or isinstance(detail, Mapping))
         else _detail_string(detail)
         if type(detail) is str
         else None
@@ -539,7 +547,7 @@ def _from_eventbridge(event: Mapping[str, Any]) -> _Result:
 
 def _at(event: Any, *path: str) -> Any:
     for key in path:
-        if not isinstance(event, Mapping):
+        if not (type(event) is dict or isinstance(event, Mapping)):
             return None
         event = event.get(key)
     return event
@@ -551,7 +559,7 @@ def _from_event_source_field(event: Mapping[str, Any]) -> _Result | None:
     if source in ("aws:kafka", "SelfManagedKafka"):
         name = "kafka-msk" if source == "aws:kafka" else "kafka-self-managed"
         batches = event.get("records")
-        if not isinstance(batches, Mapping):
+        if not (type(batches) is dict or isinstance(batches, Mapping)):
             return None, name, _NONE
         records = [r for part in batches.values() if isinstance(part, list) for r in part[:2]][:2]
         return _single(records, "kafka", name, "records[0]") if records else (None, name, _NONE)
@@ -566,7 +574,7 @@ def _from_event_source_field(event: Mapping[str, Any]) -> _Result | None:
         by_queue = event.get("rmqMessagesByQueue")
         messages = (
             [m for q in by_queue.values() if isinstance(q, list) for m in q[:2]][:2]
-            if isinstance(by_queue, Mapping)
+            if (type(by_queue) is dict or isinstance(by_queue, Mapping))
             else []
         )
         return (
@@ -618,7 +626,7 @@ def _from_codedeploy(event: Mapping[str, Any]) -> _Result:
 
 def _from_connect(event: Mapping[str, Any]) -> _Result | None:
     data = _at(event, "Details", "ContactData")
-    if not isinstance(data, Mapping):
+    if not (type(data) is dict or isinstance(data, Mapping)):
         return None
     cid = clean(_at(data, "Attributes", ATTRIBUTE))
     if cid:
@@ -648,7 +656,7 @@ def _from_cognito(event: Mapping[str, Any]) -> _Result | None:
 
 
 def _from_cloudwatch_logs(event: Mapping[str, Any]) -> _Result:
-    """The first log event's id, read from the first few kilobytes of the gzipped data only."""
+    """The first log event's id, read from the first kilobyte of the gzipped data only."""
     data = _at(event, "awslogs", "data")
     if type(data) is not str:
         return None, "cloudwatch-logs", _NONE
@@ -656,8 +664,8 @@ def _from_cloudwatch_logs(event: Mapping[str, Any]) -> _Result:
     import zlib
 
     try:
-        raw = binascii.a2b_base64(data[:5464])  # 4 KiB of gzip
-        text = zlib.decompressobj(wbits=31).decompress(raw, 16384).decode("utf-8", "ignore")
+        raw = binascii.a2b_base64(data[:1368])  # 1 KiB of gzip: the header fields and the first event
+        text = zlib.decompressobj(wbits=31).decompress(raw, 4096).decode("utf-8", "ignore")
     except (binascii.Error, ValueError, zlib.error):
         return None, "cloudwatch-logs", _NONE
     at = text.find('"logEvents"')
@@ -721,7 +729,7 @@ _EXECUTION_KEYS = (
 def _from_step_functions(event: Mapping[str, Any]) -> _Result | None:
     """The execution ARN: from the context object (``"Payload.$": "$$"``) or a named field."""
     execution = event.get("Execution")
-    if isinstance(execution, Mapping):
+    if type(execution) is dict or isinstance(execution, Mapping):
         arn = clean_arn(execution.get("Id"))
         if arn:
             return arn, "stepfunctions", "Execution.Id"
@@ -762,8 +770,8 @@ _MARKERS: tuple[tuple[str, Callable[[Mapping[str, Any]], _Result | None]], ...] 
 
 
 def _resolve(event: Any, nested: bool = False) -> _Result:
-    if not isinstance(event, Mapping):
-        if isinstance(event, list) and event and isinstance(event[0], Mapping):
+    if not (type(event) is dict or isinstance(event, Mapping)):
+        if isinstance(event, list) and event and (type(event[0]) is dict or isinstance(event[0], Mapping)):
             first = event[0]
             if "eventSource" in first or "EventSource" in first:  # EventBridge Pipes: a list of records
                 return _from_records(event)
@@ -779,7 +787,7 @@ def _resolve(event: Any, nested: bool = False) -> _Result:
     if type(records) is list:
         return _from_records(records)
     rc = event.get("requestContext")
-    if isinstance(rc, Mapping):
+    if type(rc) is dict or isinstance(rc, Mapping):
         return _from_http(event, rc)
     if "detail-type" in event:
         return _from_eventbridge(event)

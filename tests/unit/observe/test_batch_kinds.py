@@ -113,6 +113,20 @@ def test_fifo_group_stops_at_its_first_failure_and_other_groups_carry_on(observe
     assert warning["correlation_id"] == "m2"
 
 
+def test_a_fair_standard_queue_with_message_groups_is_not_treated_as_fifo() -> None:
+    event = fifo_event(["a", "a", "a"])
+    for record in event["Records"]:
+        record["eventSourceARN"] = "arn:aws:sqs:ap-southeast-1:123456789012:fair-queue"
+    seen = []
+
+    def handle(record):
+        seen.append(record["messageId"])
+        if record["messageId"] == "m0":
+            raise ValueError("bad")
+
+    assert ids(process_sqs_batch(event, handle)) == ["m0"] and seen == ["m0", "m1", "m2"]
+
+
 def test_fifo_failure_at_a_groups_last_message_writes_no_group_warning(observe_capture) -> None:
     def handle(record):
         if record["messageId"] == "m1":
