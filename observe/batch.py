@@ -8,8 +8,9 @@ while it runs. What a failure does depends on what Lambda can do with it:
 
 - **SQS standard**: the record fails alone and is reported in ``batchItemFailures``; SQS
   redelivers it (and, past ``maxReceiveCount``, moves it to the DLQ).
-- **SQS FIFO** (the queue's ARN ends in ``.fifo``; its records carry a ``MessageGroupId``): records of one message group run in order,
-  one at a time; groups run concurrently in the async helper. At a group's first failure the
+- **SQS FIFO** (the queue's ARN ends in ``.fifo``; its records carry a ``MessageGroupId``):
+  records of one message group run in order, one at a time; groups run concurrently in the
+  async helper. At a group's first failure the
   group stops: that message and every later message of its group are reported, so none of them
   is deleted and they come back in order. Other groups carry on.
 - **Kinesis Data Streams, DynamoDB Streams**: ``itemIdentifier`` is the sequence number. At a
