@@ -120,9 +120,14 @@ def clean(value: Any) -> str | None:
 
     For ids a caller controls: headers, attributes, names.
     """
-    if _safe(value, _OUTSIDE_MAX) and not _personal(value):
-        return str(value)
-    return None
+    if type(value) is not str or not 0 < len(value) <= _OUTSIDE_MAX:
+        return None
+    if not (value.isascii() and value.replace("-", "").isalnum() and value[0] != "-"):
+        if _SAFE_TAIL.fullmatch(value) is None:
+            return None
+    if "@" in value or (_NRIC.search(value) is not None and _personal(value)):
+        return None
+    return value
 
 
 def _natural(value: Any) -> str | None:
@@ -486,7 +491,7 @@ def _http_source(event: Mapping[str, Any], rc: Mapping[str, Any]) -> str:
     return "apigateway-rest"
 
 
-def _from_http(event: Mapping[str, Any], rc: Mapping[str, Any]) -> _Result:
+def _from_http(event: Mapping[str, Any], rc: Mapping[str, Any], named: bool = True) -> _Result:
     if "elb" in rc:  # ALB: no request id; headers or, with multi-value headers on, multiValueHeaders
         headers = event.get("headers")
         where = "headers"
@@ -502,7 +507,7 @@ def _from_http(event: Mapping[str, Any], rc: Mapping[str, Any]) -> _Result:
         if inner[0]:
             return inner[0], "lambda-destination", f"requestPayload.{inner[2]}"
         return _natural(rc.get("requestId")), "lambda-destination", "requestContext.requestId"
-    source = _http_source(event, rc)
+    source = _http_source(event, rc) if named else "http"  # from_event needs the id only
     headers = event.get("headers")
     if headers is None:
         headers = event.get("multiValueHeaders") or event.get("requestHeaders")  # AppSync authorizer
@@ -769,7 +774,7 @@ _MARKERS: tuple[tuple[str, Callable[[Mapping[str, Any]], _Result | None]], ...] 
 )
 
 
-def _resolve(event: Any, nested: bool = False) -> _Result:
+def _resolve(event: Any, nested: bool = False, named: bool = True) -> _Result:
     if not (type(event) is dict or isinstance(event, Mapping)):
         if isinstance(event, list) and event and (type(event[0]) is dict or isinstance(event[0], Mapping)):
             first = event[0]
@@ -788,7 +793,7 @@ def _resolve(event: Any, nested: bool = False) -> _Result:
         return _from_records(records)
     rc = event.get("requestContext")
     if type(rc) is dict or isinstance(rc, Mapping):
-        return _from_http(event, rc)
+        return _from_http(event, rc, named)
     if "detail-type" in event:
         return _from_eventbridge(event)
     for key, reader in _MARKERS:
@@ -821,7 +826,7 @@ def from_event(event: Any) -> str | None:
     a batch of one has that record's.
     """
     try:
-        return _resolve(event)[0]
+        return _resolve(event, named=False)[0]
     except Exception:  # a malformed event has no id; reading it never raises
         return None
 

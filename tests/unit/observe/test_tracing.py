@@ -118,3 +118,52 @@ def test_exporter_from_standard_env_in_a_fresh_process() -> None:
     assert lines[0]["message"] == "inside" and lines[0]["trace_id"] == PARENT_TRACE
     assert f'"trace_id": "0x{PARENT_TRACE}"' in proc.stdout  # the console exporter's span
     assert '"faas.trigger": "http"' in proc.stdout
+
+
+def test_stream_and_kafka_records_link_to_the_trace_their_producer_propagated(spans, lambda_context) -> None:
+    import base64
+
+    from observe.batch import process_dynamodb_batch, process_kafka_batch, process_kinesis_batch
+
+    data = base64.b64encode(
+        f'{{"correlation_id":"k1","traceparent":"{TRACEPARENT}","a":1}}'.encode()
+    ).decode()
+    kinesis = {
+        "Records": [
+            {"eventSource": "aws:kinesis", "eventID": "s:1", "kinesis": {"sequenceNumber": "1", "data": data}}
+        ]
+    }
+    image = {"_correlation_id": {"S": "d1"}, "_traceparent": {"S": TRACEPARENT}}
+    dynamodb = {
+        "Records": [
+            {
+                "eventSource": "aws:dynamodb",
+                "eventID": "e",
+                "dynamodb": {"SequenceNumber": "9", "NewImage": image},
+            }
+        ]
+    }
+    header = [{"traceparent": list(TRACEPARENT.encode())}]
+    kafka = {
+        "eventSource": "aws:kafka",
+        "records": {"t-0": [{"topic": "t", "partition": 0, "offset": 3, "headers": header}]},
+    }
+
+    @observed(pipeline="streams")
+    def handler(event, context):
+        if "records" in event:
+            return process_kafka_batch(event, lambda r: None)
+        if event["Records"][0]["eventSource"] == "aws:kinesis":
+            return process_kinesis_batch(event, lambda r: None)
+        return process_dynamodb_batch(event, lambda r: None)
+
+    for event in (kinesis, dynamodb, kafka):
+        handler(event, lambda_context)
+    records = [s for s in spans.get_finished_spans() if s.name == "process record"]
+    assert [dict(s.attributes)["messaging.system"] for s in records] == [
+        "aws_kinesis",
+        "aws_dynamodb",
+        "kafka",
+    ]
+    assert [dict(s.attributes)["messaging.message.id"] for s in records] == ["1", "9", "t-0:3"]
+    assert all(len(s.links) == 1 and f"{s.links[0].context.trace_id:032x}" == PARENT_TRACE for s in records)
