@@ -122,9 +122,9 @@ def clean(value: Any) -> str | None:
     """
     if type(value) is not str or not 0 < len(value) <= _OUTSIDE_MAX:
         return None
-    if not (value.isascii() and value.replace("-", "").isalnum() and value[0] != "-"):
-        if _SAFE_TAIL.fullmatch(value) is None:
-            return None
+    fast = value.isascii() and value.replace("-", "").isalnum() and value[0] != "-"  # UUIDs, hex: no regex
+    if not fast and _SAFE_TAIL.fullmatch(value) is None:
+        return None
     if "@" in value or (_NRIC.search(value) is not None and _personal(value)):
         return None
     return value
