@@ -129,6 +129,7 @@ def observed(fn: F | None = None, *, pipeline: str = "default", service: str | N
                     return result
                 except BaseException as exc:
                     error = exc
+                    _leave(exc)
                     raise
                 finally:
                     inv.finish(result, error)
@@ -151,6 +152,7 @@ def observed(fn: F | None = None, *, pipeline: str = "default", service: str | N
                 return result
             except BaseException as exc:
                 error = exc
+                _leave(exc)
                 raise
             finally:
                 inv.finish(result, error)
@@ -160,3 +162,16 @@ def observed(fn: F | None = None, *, pipeline: str = "default", service: str | N
     if fn is not None:
         return decorate(fn)
     return decorate
+
+
+def _leave(exc: BaseException) -> None:
+    """Under ``OBSERVE_REDACT_ERRORS`` (on in stg and prd), redact the exception about to leave the
+    handler, in place: what the Lambda runtime prints and returns of it then carries no secret
+    (:func:`observe.redact.redact_exception` says what changes and what a caller keeps)."""
+    import contextlib
+
+    from observe import redact
+
+    with contextlib.suppress(Exception):  # never in place of the handler's own exception
+        if redact.errors_redacted():
+            redact.redact_exception(exc)

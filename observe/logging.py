@@ -1,10 +1,17 @@
-"""Structured logs: one JSON line per event, through one structlog processor chain.
+"""Structured logs: one JSON line per event, through one structlog processor chain that never raises.
 
 The chain is ``exceptions -> redaction -> render``. Rendering puts the fixed fields first
 (timestamp, level, message, logger), then the invocation's context (service, pipeline,
 environment, function, cold start, request id, correlation id, trace ids), then the caller's
 fields. stdlib ``logging`` (boto3, urllib3, httpx ...) is routed through the same chain, so a
-library's warning carries the correlation id too and nothing is printed twice.
+library's warning carries the correlation id too, is redacted the same way, and nothing is printed
+twice.
+
+Nothing from logging reaches the caller: arguments that cannot be formatted, values that cannot be
+encoded (bytes keys, cycles, objects whose ``__str__`` raises, huge integers, lone surrogates) get
+a safe rendering and the line still goes out; if the chain itself fails, one minimal line says so
+(and carries nothing of the event but its level and logger). One line stays under CloudWatch's
+256 KB event limit: the largest fields are cut, and a ``truncated`` field says which.
 
 The chain is built by :func:`configure` and not by ``structlog.configure``: an application's own
 structlog setup is left alone. structlog itself is imported by the first :func:`get_logger`.
@@ -16,17 +23,31 @@ import json
 import logging as _stdlib_logging
 import sys
 import time
+from collections.abc import Mapping
 from contextvars import ContextVar
 from typing import IO, Any
 
 from observe import config, correlation
-from observe.redact import redact_processor
+from observe.redact import (
+    MASK,
+    MAX_FIELD_CHARS,
+    cut,
+    exception_fields,
+    redact_arg,
+    redact_processor,
+    redact_text,
+    redact_value,
+    safe_str,
+)
 
 #: The invocation's fixed fields, set by ``observed`` for the duration of a call.
 invocation_context: ContextVar[dict[str, Any] | None] = ContextVar("observe_invocation", default=None)
 
+#: CloudWatch Logs' event limit is 256 KB including 26 bytes of overhead; keep a margin.
+MAX_EVENT_BYTES = 256 * 1024 - 1024
+
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "exception": 40, "critical": 50}
-_state: dict[str, Any] = {"configured": False, "stream": None, "level": 20, "tracing": False}
+_state: dict[str, Any] = {"configured": False, "stream": None, "level": 20, "tracing": False, "dropped": 0}
 _loggers: dict[str | None, Any] = {}
 
 
@@ -37,7 +58,15 @@ class _Writer:
 
     def _write(self, line: str) -> None:
         stream = _state["stream"] or sys.stdout
-        stream.write(line + "\n")
+        try:
+            stream.write(line + "\n")
+        except UnicodeEncodeError:  # a stream that is not UTF-8: escape rather than lose the line
+            try:
+                stream.write(line.encode("ascii", "backslashreplace").decode("ascii") + "\n")
+            except Exception:
+                _state["dropped"] += 1
+        except Exception:  # a closed or broken stream: the handler must go on
+            _state["dropped"] += 1
 
     msg = debug = info = warning = warn = error = exception = critical = fatal = log = _write
 
@@ -47,7 +76,7 @@ WRITER = _Writer()
 
 def write_line(line: str) -> None:
     """Write one already-rendered line (used for EMF documents) to the log stream."""
-    (_state["stream"] or sys.stdout).write(line + "\n")
+    WRITER._write(line)
 
 
 # --- timestamps: ISO-8601 UTC with milliseconds, the second part cached --------------------------
@@ -67,39 +96,38 @@ def timestamp() -> str:
 # --- processors ------------------------------------------------------------------------------------
 
 
-def exception_info(exc: BaseException) -> dict[str, str]:
-    """An exception as structured fields: type, message, stack."""
-    import traceback  # only on the error path
-
-    return {
-        "type": f"{type(exc).__module__}.{type(exc).__qualname__}".removeprefix("builtins."),
-        "message": str(exc),
-        "stack": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
-    }
+def exception_info(exc: BaseException) -> dict[str, Any]:
+    """An exception as structured fields (type, message, stack: chained causes and notes included),
+    redacted."""
+    return redact_value(exception_fields(exc, stack=True))
 
 
 def format_exception(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    """Turn ``exc_info`` (or ``log.exception``) into an ``exception`` field of structured parts."""
+    """Turn ``exc_info`` (or ``log.exception``) into an ``exception`` field of structured parts; a
+    ``stack_info`` text is kept as ``stack``. Both are redacted by the next processor."""
     exc_info = event_dict.pop("exc_info", None)
     if method_name == "exception" and exc_info is None:
         exc_info = True
     if exc_info:
-        exc: BaseException | None
+        exc: Any
         if isinstance(exc_info, BaseException):
             exc = exc_info
         elif isinstance(exc_info, tuple):
-            exc = exc_info[1]
+            exc = exc_info[1] if len(exc_info) > 1 else None
         else:
             exc = sys.exc_info()[1]
-        if exc is not None:
-            event_dict["exception"] = exception_info(exc)
+        if isinstance(exc, BaseException):
+            event_dict["exception"] = exception_fields(exc, stack=True)
+    stack_info = event_dict.pop("stack_info", None)
+    if isinstance(stack_info, str) and stack_info:
+        event_dict["stack"] = cut(stack_info, MAX_FIELD_CHARS - 64, keep_end=True)
     return event_dict
 
 
 def _default(obj: Any) -> Any:
     if isinstance(obj, (set, frozenset)):
         return list(obj)
-    return str(obj)
+    return safe_str(obj)
 
 
 def _make_dumps() -> Any:
@@ -107,12 +135,17 @@ def _make_dumps() -> Any:
     try:
         import orjson
     except ImportError:  # pragma: no cover - orjson is a core dependency; this keeps a bare install working
-        return json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default).encode
+        encode_text = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default).encode
+
+        def dumps_bytes(obj: Any) -> bytes:
+            return encode_text(obj).encode("utf-8")
+
+        return dumps_bytes
     option = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
     encode = orjson.dumps
 
-    def dumps(obj: Any) -> str:
-        return encode(obj, default=_default, option=option).decode()
+    def dumps(obj: Any) -> bytes:
+        return encode(obj, default=_default, option=option)
 
     return dumps
 
@@ -120,11 +153,83 @@ def _make_dumps() -> Any:
 _encoder: list[Any] = []
 
 
-def _dumps(obj: Any) -> str:
-    """Compact JSON of ``obj``; the encoder is chosen on first use (orjson imports ~6 ms of stdlib)."""
+def _dumps_bytes(obj: Any) -> bytes:
+    """Compact UTF-8 JSON of ``obj``; the encoder is chosen on first use (orjson imports ~6 ms of stdlib)."""
     if not _encoder:
         _encoder.append(_make_dumps())
     return _encoder[0](obj)
+
+
+def _dumps(obj: Any) -> str:
+    """Compact JSON of ``obj`` as text."""
+    return _dumps_bytes(obj).decode()
+
+
+def _sanitise(obj: Any, depth: int = 0) -> Any:
+    """``obj`` with what no JSON encoder takes made safe: lone surrogates, keys that are not text,
+    integers beyond 64 bits, unknown types (after a first encoding attempt failed)."""
+    if isinstance(obj, str):
+        return obj.encode("utf-8", "replace").decode("utf-8")
+    if obj is None or isinstance(obj, (bool, float)):
+        return obj
+    if isinstance(obj, int):
+        return obj if -(2**63) <= obj < 2**64 else safe_str(obj)[:64]
+    if depth > 32:
+        return "[TRUNCATED: nested too deep]"
+    if isinstance(obj, dict):
+        return {
+            _sanitise(k if isinstance(k, str) else safe_str(k)): _sanitise(v, depth + 1)
+            for k, v in obj.items()
+        }
+    if isinstance(obj, (list, tuple)):
+        return [_sanitise(v, depth + 1) for v in obj]
+    return _sanitise(redact_text(safe_str(obj)))
+
+
+def _shrink(out: dict[str, Any], size: int) -> bytes:
+    """Cut the largest fields of a line over :data:`MAX_EVENT_BYTES` until it fits; say what was cut."""
+    target = MAX_EVENT_BYTES - 2048
+    keep = {"timestamp", "level", "logger", "correlation_id", "aws_request_id"}
+    sizes = sorted(((len(_dumps_bytes({k: v})), k) for k, v in out.items() if k not in keep), reverse=True)
+    total = size
+    cut_fields: list[str] = []
+    for field_size, key in sizes:
+        if total <= target or field_size < 256:
+            break  # small fields cost little and say the most (the message, ids)
+        value = out[key]
+        over = total - target
+        if isinstance(value, str) and field_size - over > 1024:
+            # a string keeps what fits (already redacted, so a prefix shows nothing new)
+            out[key] = cut(value, max(512, (len(value) * (field_size - over)) // field_size))
+        else:
+            out[key] = f"[TRUNCATED: {key} was {field_size} bytes]"
+        total -= field_size - len(_dumps_bytes({key: out[key]}))
+        cut_fields.append(key)
+    out["truncated"] = {"fields": cut_fields, "original_bytes": size}
+    line = _dumps_bytes(out)
+    if len(line) <= MAX_EVENT_BYTES:
+        return line
+    fixed: dict[str, Any] = {
+        k: out[k] for k in ("timestamp", "level", "logger", "correlation_id") if k in out
+    }
+    fixed["message"] = cut(str(out.get("message", "")), 1024) if isinstance(out.get("message"), str) else ""
+    fixed["truncated"] = {"fields": [k for k in out if k not in fixed], "original_bytes": size}
+    return _dumps_bytes(fixed)
+
+
+def encode_line(out: dict[str, Any]) -> str:
+    """``out`` as one JSON line under the event limit, whatever it holds."""
+    try:
+        line = _dumps_bytes(out)
+    except Exception:
+        out = _sanitise(out)
+        line = _dumps_bytes(out)
+    if len(line) > MAX_EVENT_BYTES:
+        line = _shrink(out, len(line))
+    text = line.decode("utf-8")
+    if "\x85" in text or "\u2028" in text or "\u2029" in text:  # line breaks to str.splitlines and JS
+        text = text.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return text
 
 
 def render(logger: Any, method_name: str, event_dict: dict[str, Any]) -> str:
@@ -146,25 +251,99 @@ def render(logger: Any, method_name: str, event_dict: dict[str, Any]) -> str:
 
         out.update(tracing.current_ids())
     out.update(event_dict)
-    return _dumps(out)
+    return encode_line(out)
 
 
-PROCESSORS: list[Any] = [format_exception, redact_processor, render]
+def failure_line(method: str, logger_name: Any, error: BaseException) -> str:
+    """The one minimal line written when the chain itself failed on an event: its level, its logger
+    and the kind of failure; nothing of the event's content."""
+    try:
+        name = redact_text(safe_str(logger_name)[:200]) if logger_name is not None else None
+        cid = correlation.get()
+        return json.dumps(
+            {
+                "timestamp": timestamp(),
+                "level": "error",
+                "message": "log event could not be rendered; its content is dropped",
+                "logger": "observe.logging",
+                "correlation_id": cid if isinstance(cid, str) else None,
+                "event_logger": name,
+                "event_level": method if method in _LEVELS else "info",
+                "error_type": type(error).__name__,
+            },
+            ensure_ascii=True,
+        )
+    except Exception:  # even the minimal line failed: a constant one
+        return '{"level":"error","message":"log event could not be rendered","logger":"observe.logging"}'
+
+
+def chain_failed(method: str, logger_name: Any, error: BaseException) -> None:
+    """Write :func:`failure_line` (never raises)."""
+    try:
+        WRITER._write(failure_line(method, logger_name, error))
+    except Exception:
+        _state["dropped"] += 1
+
+
+def process(logger: Any, method_name: str, event_dict: dict[str, Any]) -> str:
+    """The whole chain as one processor that cannot raise: exceptions, redaction, render."""
+    try:
+        return render(
+            logger,
+            method_name,
+            redact_processor(logger, method_name, format_exception(logger, method_name, event_dict)),
+        )
+    except Exception as exc:
+        return failure_line(
+            method_name, event_dict.get("logger") if isinstance(event_dict, dict) else None, exc
+        )
+
+
+PROCESSORS: list[Any] = [process]
 
 
 def emit(method: str, message: str, logger_name: str | None, fields: dict[str, Any]) -> None:
     """Run one event through the chain and write it, without a structlog logger object.
 
     For observe's own summary line and the stdlib bridge: the same processors, minus the
-    bound-logger bookkeeping. ``fields`` is consumed.
+    bound-logger bookkeeping. ``fields`` is consumed. Never raises.
     """
     if _LEVELS.get(method, 20) < _state["level"]:
         return
-    fields["event"] = message
-    fields["logger"] = logger_name
-    for proc in PROCESSORS:
-        fields = proc(None, method, fields)
-    WRITER._write(fields)  # type: ignore[arg-type]  # the last processor returned the rendered line
+    try:
+        fields["event"] = message
+        fields["logger"] = logger_name
+        WRITER._write(process(None, method, fields))
+    except Exception as exc:
+        chain_failed(method, logger_name, exc)
+
+
+def interpolate(template: Any, args: Any) -> str:
+    """``template % args`` the way logging and structlog do it, with the arguments redacted first
+    (structured: a dict argument is masked by key before it is turned into text); if the template
+    does not fit the arguments, the template and the redacted arguments side by side."""
+    try:
+        if isinstance(args, Mapping):
+            safe: Any = redact_value(args)
+        elif isinstance(args, tuple):
+            if len(args) == 1 and isinstance(args[0], Mapping) and args[0]:
+                safe = redact_value(args[0])
+            else:
+                safe = tuple(redact_arg(a) for a in args)
+        else:
+            safe = (redact_arg(args),)
+    except Exception:
+        safe = ("[arguments could not be rendered]",)
+    text = template if isinstance(template, str) else safe_str(template)
+    try:
+        return text % safe
+    except Exception:  # a redacted value may no longer fit %d; the text is redacted later
+        pass
+    try:
+        raw = args[0] if isinstance(args, tuple) and len(args) == 1 and isinstance(args[0], Mapping) else args
+        return text % raw
+    except Exception as exc:
+        return f"{text} [format failed: {type(exc).__name__}; args: {safe_str(safe)[:2000]}]"
 
 
 # --- configuration --------------------------------------------------------------------------------
@@ -195,6 +374,81 @@ def set_tracing(enabled: bool) -> None:
     _state["tracing"] = enabled
 
 
+_safe_classes: dict[int, type] = {}
+
+
+def _safe_logger_class(min_level: int) -> type:
+    """structlog's filtering logger for ``min_level``, with the positional-argument formatting and the
+    whole chain made unable to raise into the caller (a bad ``%`` template, a failing processor)."""
+    cls = _safe_classes.get(min_level)
+    if cls is not None:
+        return cls
+    import structlog
+    from structlog._log_levels import LEVEL_TO_NAME  # the level names structlog's methods use
+
+    base = structlog.make_filtering_bound_logger(min_level)
+
+    def _proxy_to_logger(self: Any, method_name: str, event: Any = None, **event_kw: Any) -> Any:
+        try:
+            return base._proxy_to_logger(self, method_name, event, **event_kw)  # type: ignore[attr-defined]
+        except Exception as exc:
+            chain_failed(method_name, self._context.get("logger"), exc)
+            return None
+
+    def make(name: str) -> tuple[Any, Any]:
+        def meth(self: Any, event: Any = None, *args: Any, **kw: Any) -> Any:
+            if args:
+                event = interpolate(event, args)
+            return self._proxy_to_logger(name, event, **kw)
+
+        async def ameth(self: Any, event: Any = None, *args: Any, **kw: Any) -> Any:
+            return meth(self, event, *args, **kw)
+
+        meth.__name__, ameth.__name__ = name, f"a{name}"
+        return meth, ameth
+
+    def _nop(self: Any, event: Any = None, *args: Any, **kw: Any) -> None:
+        return None
+
+    async def _anop(self: Any, event: Any = None, *args: Any, **kw: Any) -> None:
+        return None
+
+    meths: dict[str, Any] = {"_proxy_to_logger": _proxy_to_logger}
+    for lvl, name in LEVEL_TO_NAME.items():
+        if name == "notset":
+            continue
+        meths[name], meths[f"a{name}"] = make(name) if lvl >= min_level else (_nop, _anop)
+
+    def exception(self: Any, event: Any = None, *args: Any, **kw: Any) -> Any:
+        kw.setdefault("exc_info", True)
+        return self.error(event, *args, **kw)
+
+    async def aexception(self: Any, event: Any = None, *args: Any, **kw: Any) -> Any:
+        if kw.get("exc_info", True) is True:
+            kw["exc_info"] = sys.exc_info()
+        return self.error(event, *args, **kw)
+
+    def log(self: Any, level: Any, event: Any = None, *args: Any, **kw: Any) -> Any:
+        try:
+            if level < min_level:
+                return None
+            name = LEVEL_TO_NAME[level]
+        except Exception as exc:
+            chain_failed("info", self._context.get("logger"), exc)
+            return None
+        return getattr(self, name)(event, *args, **kw)
+
+    async def alog(self: Any, level: Any, event: Any = None, *args: Any, **kw: Any) -> Any:
+        return log(self, level, event, *args, **kw)
+
+    meths.update(exception=exception, aexception=aexception, log=log, alog=alog)
+    meths.update(fatal=meths["critical"], afatal=meths["acritical"], warn=meths["warning"])
+    meths.update(awarn=meths["awarning"], msg=meths["info"], amsg=meths["ainfo"])
+    cls = type(f"Safe{base.__name__}", (base,), meths)
+    _safe_classes[min_level] = cls
+    return cls
+
+
 def get_logger(name: str | None = None, **initial: Any) -> Any:
     """A structlog logger whose lines go through the house chain; cached per name."""
     if not initial:
@@ -205,11 +459,10 @@ def get_logger(name: str | None = None, **initial: Any) -> Any:
         configure()
     import structlog  # imported on first use: `import observe` stays cheap
 
-    wrapper = structlog.make_filtering_bound_logger(_state["level"])
     logger = structlog.wrap_logger(
         WRITER,
         processors=PROCESSORS,
-        wrapper_class=wrapper,
+        wrapper_class=_safe_logger_class(_state["level"]),
         context_class=dict,
         cache_logger_on_first_use=True,
     ).bind(logger=name, **initial)
@@ -225,24 +478,76 @@ _STD_ATTRS = frozenset(vars(_stdlib_logging.LogRecord("", 0, "", 0, "", (), None
     "asctime",
     "taskName",
 }
+#: Libraries whose request and response bodies are never logged: a body shows as its size.
+LIBRARY_LOGGERS: frozenset[str] = frozenset(
+    {"botocore", "boto3", "urllib3", "httpx", "httpcore", "s3transfer", "aiobotocore", "requests", "aiohttp"}
+)
+
+
+def _body(value: Any) -> Any:
+    if isinstance(value, (str, bytes, bytearray, memoryview)):
+        return f"[REDACTED:body {len(value)} bytes]"
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return "[REDACTED:body]"
+
+
+def _library_args(template: str, args: Any) -> Any:
+    """A library record's arguments with every request or response body replaced by its size:
+    the whole argument when the template speaks of a body (botocore's ``Response body:\\n%r``), and
+    the ``body`` member of a dict argument (botocore's ``Making request ... with params: %s``)."""
+    if "body" in template.lower():
+        if isinstance(args, Mapping):
+            return {k: _body(v) for k, v in args.items()}
+        return tuple(_body(a) for a in args) if isinstance(args, tuple) else (_body(args),)
+    if isinstance(args, tuple):
+        return tuple(
+            {**a, "body": _body(a["body"])} if isinstance(a, Mapping) and "body" in a else a for a in args
+        )
+    return args
+
+
+def record_message(record: _stdlib_logging.LogRecord) -> str:
+    """A record's message, formatted with its arguments redacted (never raises)."""
+    msg = record.msg
+    args = record.args
+    if not isinstance(msg, str):
+        msg = safe_str(redact_value(msg)) if not isinstance(msg, (int, float)) else str(msg)
+    if not args:
+        return msg
+    if record.name.partition(".")[0] in LIBRARY_LOGGERS:
+        try:
+            args = _library_args(msg, args)
+        except Exception:
+            args = (MASK,)
+    return interpolate(msg, args)
 
 
 class StructlogHandler(_stdlib_logging.Handler):
-    """Routes stdlib records through the house chain (one JSON line each)."""
+    """Routes stdlib records through the house chain (one JSON line each); never raises and never
+    prints a record to stderr."""
 
     def emit(self, record: _stdlib_logging.LogRecord) -> None:
         try:
-            method = record.levelname.lower()
+            method = str(record.levelname).lower()
             if method not in _LEVELS:
                 method = "info"
             fields = {
-                k: v for k, v in record.__dict__.items() if k not in _STD_ATTRS and not k.startswith("_")
+                k: v
+                for k, v in record.__dict__.items()
+                if k not in _STD_ATTRS and not (isinstance(k, str) and k.startswith("_"))
             }
             if record.exc_info:
                 fields["exc_info"] = record.exc_info
-            emit(method, record.getMessage(), record.name, fields)
-        except Exception:  # pragma: no cover - logging must never raise into the caller
-            self.handleError(record)
+            if record.stack_info:
+                fields["stack_info"] = record.stack_info
+            emit(method, record_message(record), record.name, fields)
+        except Exception as exc:
+            chain_failed("error", getattr(record, "name", None), exc)
+
+    def handleError(self, record: _stdlib_logging.LogRecord) -> None:
+        """The stdlib default prints the raw message and arguments to stderr: not here."""
+        chain_failed("error", getattr(record, "name", None), sys.exc_info()[1] or RuntimeError("handler"))
 
 
 def _install_stdlib_bridge(level: int) -> None:

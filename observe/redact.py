@@ -1,102 +1,1116 @@
-"""Redaction of secrets and personal data, as a structlog processor that always runs.
+"""Redaction of secrets and personal data: one design for every carrier, in linear time, never raising.
 
-Two nets. By key: a value under a sensitive key (``authorization``, ``code_verifier``,
-``nric``, anything ending in ``_token`` ...) is replaced whole, whatever it is. By value: any
-string anywhere (the message included, nested dicts and lists included) has NRIC/FIN numbers,
-emails, JWT/JWE compact serialisations, bearer/DPoP credentials, PEM blocks and AWS access key
-ids replaced by a typed marker such as ``[REDACTED:nric]``, which keeps the line useful for
-triage without the secret.
+Three nets, applied to everything a log line carries (the message, every field, keys and values of
+any container, exceptions, objects, stdlib records and their arguments):
+
+- **by key**: a value under a sensitive key (``authorization``, ``code_verifier``, ``accessToken``,
+  ``X-Amz-Security-Token`` ...; names are compared normalised, so camelCase, PascalCase, kebab and
+  snake are one name) is replaced whole by ``[REDACTED]``, unless the value cannot be a secret
+  (see :func:`readable`);
+- **by shape**: in any text, NRIC/FIN numbers, emails, JWT/JWE, bearer/DPoP/basic credentials, PEM and
+  DER private keys, AWS access key ids, well-known API token formats and phone numbers (Singapore
+  and E.164) become a typed marker such as ``[REDACTED:nric]``;
+- **by name in text**: ``name=value`` in any separator style (``a=b&``, ``a: b``, ``"a":"b"``,
+  ``'a', 'b'``, ``a%3Db``), where ``name`` is a sensitive key by the same rule as the key net: URL
+  queries and fragments, form bodies, JSON text, headers and ``repr()`` of objects.
+
+Every pattern is linear in its input (bounded or possessive repeats, anchored starts); a text longer
+than :data:`MAX_FIELD_CHARS` is cut, with a marker, before it is scanned. docs/logging.md lists
+exactly what is masked, what is kept, and what no net can catch.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import enum
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 MASK = "[REDACTED]"
+#: One text (a message, a field, a stack) longer than this is cut before it is scanned.
+MAX_FIELD_CHARS = 32 * 1024
+#: Characters a structured value may render to before the rest of it is cut (the event bound).
+MAX_VALUE_CHARS = 200 * 1024
+MAX_DEPTH = 24
+ENV_VAR = "OBSERVE_REDACT_ERRORS"
 
-#: Keys whose values are always secret (compared lower-case, ``-`` read as ``_``).
-SENSITIVE_KEYS: frozenset[str] = frozenset(
+# --- the key net ------------------------------------------------------------------------------------
+
+_NOT, _SECRET, _CODE, _KEYMAT, _STRICT = 0, 1, 2, 3, 4
+
+#: Words that make a key sensitive wherever they stand in it (``db_password``, ``x_auth_token``).
+SECRET_WORDS: frozenset[str] = frozenset(
     {
-        "authorization", "proxy_authorization", "cookie", "cookies", "set_cookie", "password",
-        "passwd", "pwd", "secret", "client_secret", "token", "id_token", "access_token",
-        "refresh_token", "code", "auth_code", "authorization_code", "code_verifier",
-        "client_assertion", "assertion", "private_key", "privatekey", "private_jwk", "jwk", "d",
-        "api_key", "apikey", "x_api_key", "nric", "uinfin", "fin", "nric_fin", "dpop",
-        "session", "session_token", "sessionid", "x_amz_security_token", "credentials",
-        "signature", "cek", "otp", "pin",
+        "password", "passwd", "pwd", "passphrase", "passcode", "secret", "secrets", "token", "tokens",
+        "cookie", "cookies", "authorization", "auth", "credential", "credentials", "creds", "nric",
+        "uinfin", "apikey", "privatekey", "assertion", "verifier", "signature", "sig", "otp", "totp",
+        "hotp", "pin", "dpop", "jwt", "jwe", "jws", "bearer", "session", "sessionid", "csrf", "xsrf",
+        "csrftoken", "xsrftoken", "cek", "jwk", "saml", "ssn",
     }
 )  # fmt: skip
-#: Key fragments that mark a value secret wherever they appear in a key.
-SENSITIVE_FRAGMENTS: tuple[str, ...] = (
-    "password", "passwd", "secret", "authorization", "cookie", "private_key", "privatekey",
-    "api_key", "apikey", "nric", "uinfin", "credential",
+#: Words after which a number is never readable, however short (a 3-digit card code).
+_STRICT_WORDS = frozenset({"cvv", "cvc", "csc", "cvv2"})
+#: Whole keys that are sensitive though their last word is one that is usually not (``session_id``).
+_ALWAYS = frozenset(
+    {"sid", "session_id", "sessionid", "jsessionid", "phpsessid", "connect_sid", "fin", "nric_fin", "pin"}
+)
+#: Fragments of the key with separators removed: ``passWord``, ``accesstoken``, ``clientsecret``.
+_COMPACT = (
+    "password", "passwd", "passphrase", "secret", "credential", "authorization", "cookie", "apikey",
+    "privatekey", "accesskey", "secretkey", "signingkey", "encryptionkey", "masterkey", "verifier",
+    "assertion", "signature", "nric", "uinfin", "sessionid", "passcode",
 )  # fmt: skip
-SENSITIVE_SUFFIXES: tuple[str, ...] = ("_token", "_secret", "_assertion", "_verifier", "_jwk")
+#: ``<qualifier>_key`` is a secret key (``private_key``, ``x_api_key``); a bare ``key`` (S3) is not.
+_KEY_QUALIFIERS = frozenset(
+    {
+        "private", "api", "secret", "access", "signing", "sign", "encryption", "decryption", "enc",
+        "master", "shared", "hmac", "aes", "session", "client", "license", "licence", "webhook",
+        "account", "subscription", "ssh", "pgp", "gpg", "root", "app", "auth", "data",
+    }
+)  # fmt: skip
+#: ``<qualifier>_code`` is a secret (``auth_code``, ``otp_code``); ``status_code`` is not.
+_CODE_QUALIFIERS = frozenset(
+    {
+        "auth", "authorization", "authorisation", "verification", "verify", "otp", "mfa", "sms",
+        "email", "reset", "activation", "confirmation", "confirm", "recovery", "backup", "security",
+        "login", "access", "time", "pass", "one", "device", "user", "grant",
+    }
+)  # fmt: skip
+#: A last word that says the value is *about* a secret, not the secret (``secret_arn``, ``token_type``).
+EXEMPT_LAST_WORDS: frozenset[str] = frozenset(
+    {
+        "arn", "arns", "name", "names", "type", "types", "kind", "id", "ids", "kid", "length", "len",
+        "size", "count", "valid", "validated", "present", "changed", "set", "exists", "enabled",
+        "disabled", "required", "expiry", "expires", "expired", "expiration", "exp", "ttl", "age",
+        "in", "at", "on", "time", "date", "timestamp", "policy", "policies", "consent", "version",
+        "versions", "path", "param", "parameter", "endpoint", "method", "methods", "mode", "flow",
+        "provider", "scheme", "format", "alg", "algorithm", "algorithms", "scope", "scopes", "status",
+        "error", "errors", "reason", "source", "duration", "days", "seconds", "secs", "ms", "minutes",
+        "hours", "rotation", "rotated", "rule", "rules", "strength", "score", "min", "max", "domain",
+        "secure", "samesite", "site", "httponly", "only", "label", "description", "location",
+        "region", "store", "backend", "lifetime", "timeout", "retries", "attempts", "used", "usage",
+        "issuer", "audience", "thumbprint", "fingerprint", "checksum", "prefix", "suffix", "state",
+    }
+)  # fmt: skip
+#: ``<word>_token`` that pages through results (``next_token``, ``NextContinuationToken``).
+PAGINATION_WORDS: frozenset[str] = frozenset(
+    {"next", "page", "continuation", "pagination", "starting", "start", "cursor", "paging", "resume"}
+)
+_PAGINATION_COMPACT = tuple(PAGINATION_WORDS)
+#: Private members of a JWK (RFC 7517/7518) under their bare names, outside a JWK mapping.
+_KEYMAT_NAMES = frozenset({"d", "p", "q", "dp", "dq", "qi"})
+#: The members of a JWK that are public; every other member of a mapping with ``kty`` is masked.
+JWK_PUBLIC: frozenset[str] = frozenset(
+    {"kty", "use", "key_ops", "alg", "kid", "x5u", "x5c", "x5t", "x5t#S256", "crv", "x", "y", "n", "e",
+     "ext", "iat", "nbf", "exp"}
+)  # fmt: skip
 
-_PATTERNS: dict[str, str] = {
-    "pem": r"-----BEGIN [A-Z0-9 ]+-----.*?(?:-----END [A-Z0-9 ]+-----|\Z)",
-    "jwt": r"eyJ[A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]*){1,4}",
-    "bearer": r"(?i:\b(?:bearer|dpop|basic)\s+)[A-Za-z0-9._~+/=-]+",
-    # Not inside a longer alphanumeric run: a hex id such as a UUID ("...8f7200773e1b...") is not an NRIC.
-    "nric": r"(?<![A-Za-z0-9])(?i:[STFGM]\d{7}[A-Z])(?![A-Za-z0-9])",
-    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
-    "aws_key": r"(?:AKIA|ASIA)[A-Z0-9]{16}",
-}
-_VALUE_RE = re.compile("|".join(f"(?P<{k}>{v})" for k, v in _PATTERNS.items()), re.DOTALL)
-_MARKERS = {k: f"[REDACTED:{k}]" for k in _PATTERNS}
-_key_cache: dict[str, bool] = {}
+_CAMEL1 = re.compile(r"([a-z0-9])([A-Z])")
+_CAMEL2 = re.compile(r"([A-Z]+)([A-Z][a-z])")
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_kind_cache: dict[str, int] = {}
+_user_keys: set[str] = set()
+
+
+def normalise_key(key: str) -> str:
+    """``accessToken``, ``AccessToken``, ``access-token`` and ``ACCESS_TOKEN`` all as ``access_token``."""
+    k = _CAMEL2.sub(r"\1_\2", _CAMEL1.sub(r"\1_\2", key[:128]))
+    return _NON_ALNUM.sub("_", k.lower()).strip("_")
+
+
+def _kind_of(key: str) -> int:
+    norm = normalise_key(key)
+    if not norm:
+        return _NOT
+    if _user_keys and (norm in _user_keys or any(norm.endswith("_" + u) for u in _user_keys)):
+        return _SECRET
+    if norm in _ALWAYS:
+        return _SECRET
+    if norm in _KEYMAT_NAMES:
+        return _KEYMAT
+    words = norm.split("_")
+    if len(words) > 1:
+        last = words[-1]
+        if last in EXEMPT_LAST_WORDS:
+            return _NOT
+        if last in ("token", "tokens") and words[-2] in PAGINATION_WORDS:
+            return _NOT
+    if not _STRICT_WORDS.isdisjoint(words):
+        return _STRICT
+    if "code" in words:
+        i = words.index("code")
+        if i + 1 < len(words) and words[i + 1] == "verifier":
+            return _SECRET
+        if norm == "code" or (i > 0 and words[i - 1] in _CODE_QUALIFIERS):
+            return _CODE
+    if not SECRET_WORDS.isdisjoint(words):
+        return _SECRET
+    for i, w in enumerate(words):
+        if w in ("key", "keys") and i > 0 and words[i - 1] in _KEY_QUALIFIERS:
+            return _SECRET
+    compact = norm.replace("_", "")
+    if any(f in compact for f in _COMPACT):
+        return _SECRET
+    if compact.endswith(("token", "tokens")) and not compact.startswith(_PAGINATION_COMPACT):
+        return _SECRET  # glued: accesstoken, xamzsecuritytoken, csrftoken
+    return _NOT
+
+
+def _kind(key: str) -> int:
+    kind = _kind_cache.get(key)
+    if kind is None:
+        kind = _kind_of(key)
+        if len(_kind_cache) >= 8192:
+            _kind_cache.clear()
+        _kind_cache[key] = kind
+    return kind
 
 
 def is_sensitive_key(key: str) -> bool:
-    """Whether a value under ``key`` must be masked whole."""
-    cached = _key_cache.get(key)
-    if cached is not None:
-        return cached
-    k = key.lower().replace("-", "_")
-    verdict = (
-        k in SENSITIVE_KEYS or any(f in k for f in SENSITIVE_FRAGMENTS) or k.endswith(SENSITIVE_SUFFIXES)
+    """Whether a value under ``key`` is masked (unless it is one that cannot be a secret)."""
+    return _kind(key) != _NOT
+
+
+# --- values that cannot be secrets ------------------------------------------------------------------
+
+_PLACEHOLDERS = frozenset({"true", "false", "null", "none", "nil", "undefined", "n/a", "-", ""})
+_B64URL_RUN = re.compile(r"[A-Za-z0-9_-]{16,}={0,2}")
+#: Under a ``code`` key, error codes stay readable: AWS/botocore-style names and OAuth/OIDC error codes.
+_ERROR_CODE = re.compile(
+    r"(?:[A-Z][a-z]+){1,8}(?:Exception|Error|Fault|Failure|Failed|Exceeded|Denied|NotFound|Throttled"
+    r"|Throttling|Timeout|Conflict|Unavailable|InUse|Invalid|Expired|Mismatch)|(?:NoSuch|Invalid)[A-Z][A-Za-z]{1,40}"
+    r"|Throttling|AccessDenied"
+)
+OAUTH_ERROR_CODES: frozenset[str] = frozenset(
+    {
+        "invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+        "unsupported_grant_type", "invalid_scope", "access_denied", "unsupported_response_type",
+        "server_error", "temporarily_unavailable", "invalid_token", "insufficient_scope",
+        "invalid_dpop_proof", "use_dpop_nonce", "login_required", "consent_required",
+        "interaction_required", "account_selection_required", "invalid_request_object",
+        "invalid_client_metadata", "expired_token", "authorization_pending", "slow_down",
+    }
+)  # fmt: skip
+
+
+def _words_value(v: str) -> bool:
+    """``ThrottlingException``, ``invalid_grant``: an error code, not an authorization code."""
+    return v in OAUTH_ERROR_CODES or (len(v) <= 64 and _ERROR_CODE.fullmatch(v) is not None)
+
+
+def _readable_text(v: str, kind: int) -> bool:
+    if not v:
+        return True
+    c = v[0]
+    if c == "[":
+        return v.startswith(("[REDACTED", "[TRUNCATED"))
+    n = len(v)
+    if n <= 9 and v.lower() in _PLACEHOLDERS:
+        return True
+    if c == "*" and v.strip("*") == "":
+        return True
+    if n <= 4 and kind != _STRICT and v.lstrip("-").isdigit() and len(v.lstrip("-")) <= 3:
+        return True
+    if c == "a" and v.startswith("arn:"):  # an ARN names a secret, it is not one
+        return True
+    if kind == _CODE:
+        return n > 1 and _words_value(v)
+    if kind == _KEYMAT:
+        return _B64URL_RUN.fullmatch(v) is None
+    return False
+
+
+def _readable(v: Any, kind: int) -> bool:
+    """A value under a sensitive key that stays: booleans, None, numbers of fewer than 4 digits
+    (a code or PIN has 4 to 8; never under cvv/cvc), non-integral floats, ARNs, placeholders,
+    ``[REDACTED...]`` markers, word-like error codes under ``code``, short values of ``d``/``p``/``q``."""
+    if v is None or v is True or v is False:
+        return True
+    t = type(v)
+    if t is int:
+        return kind != _STRICT and -1000 < v < 1000
+    if t is float:
+        if v != v or v in (float("inf"), float("-inf")):
+            return True
+        return kind != _STRICT and (not v.is_integer() or -1000 < v < 1000)
+    if t is str:
+        return _readable_text(v, kind)
+    return False
+
+
+readable = _readable
+
+# --- the shape net ----------------------------------------------------------------------------------
+# Every pattern starts with a literal or a character class (so the engine skips quickly to
+# candidates) and checks its left boundary by a fixed-width look-behind placed after that first
+# character. A boundary also holds after an escape as repr() and JSON write it (``\n``, ``\t``,
+# ``\x0b``, ``\u000b``) and after a URL escape (``%0A``), so ``'\nS1234567D'`` is caught.
+
+
+def _bound(notchars: str, width: int) -> str:
+    """Look-behinds: the character ``width`` back from here is not one of ``notchars``, or is an escape."""
+    w = "." * width
+    return (
+        f"(?:(?<![{notchars}]{w})|(?<=\\\\[ntrfvab0]{w})|(?<=\\\\x[0-9A-Fa-f]{{2}}{w})"
+        f"|(?<=\\\\u[0-9A-Fa-f]{{4}}{w})|(?<=%[0-9A-Fa-f]{{2}}{w}))"
     )
-    if len(_key_cache) < 4096:
-        _key_cache[key] = verdict
-    return verdict
 
 
-def _marker(match: re.Match[str]) -> str:
-    return _MARKERS[match.lastgroup or "pem"]
+_NRIC = re.compile(r"[STFGMstfgm]\d{7}[A-Za-z](?![A-Za-z0-9])" + _bound("A-Za-z0-9", 9), re.A)
+_E164 = re.compile(r"\+" + _bound(r"\w+", 1) + r"[1-9](?:[ -]?\d){6,14}(?!\w)", re.A)
+_SG_PHONE = re.compile(
+    r"[689]\d{3}(?=[ -]?\d{4}(?![\w-])(?![.,]\d))" + _bound(r"\w+./-", 4) + r"[ -]?\d{4}", re.A
+)
+_JWT = re.compile(r"eyJ" + _bound(r"A-Za-z0-9_-", 3) + r"[A-Za-z0-9_-]*+(?:\.[A-Za-z0-9_-]*+){1,4}+")
+_PEM = re.compile(
+    r"-----BEGIN (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END[A-Z0-9 ]{0,64}-----|\Z)",
+    re.S,
+)
+# Unarmoured DER private keys in base64: PKCS#8 (RSA, EC, Ed25519), PKCS#1 RSA and SEC1 EC all open
+# with SEQUENCE, INTEGER version; certificates and public keys open with SEQUENCE, SEQUENCE.
+_DER = re.compile(
+    r"M" + _bound("A-Za-z0-9+/", 1)
+    + r"(?:II[A-Za-z0-9+/]{3}IBA(?:DA|AK)|IG[A-Za-z0-9+/]AgEA|C[A-Za-z0-9+/]CAQAw|H[A-Za-z0-9+/]CAQEE)"
+    + r"[A-Za-z0-9+/=]*+"
+)  # fmt: skip
+_AWS_KEY = re.compile(r"(?:AKIA|ASIA)(?<![A-Z0-9]....)[A-Z0-9]{16}(?![A-Z0-9])")
+_KNOWN_TOKEN = re.compile(
+    r"(?:gh[pousr]_" + _bound("A-Za-z0-9", 4) + r"[A-Za-z0-9]{30,255}"
+    r"|github_pat_" + _bound("A-Za-z0-9", 11) + r"[A-Za-z0-9_]{30,255}"
+    r"|xox[abposr]-" + _bound("A-Za-z0-9", 5) + r"[A-Za-z0-9-]{10,255}"
+    r"|sk_(?:live|test)_" + _bound("A-Za-z0-9", 8) + r"[A-Za-z0-9]{16,255}"
+    r"|rk_(?:live|test)_" + _bound("A-Za-z0-9", 8) + r"[A-Za-z0-9]{16,255}"
+    r"|AIza" + _bound("A-Za-z0-9", 4) + r"[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-]))"
+)
+_SCHEME = re.compile(
+    r"[BbDd](?:(?<=[Bb])(?i:earer)" + _bound("A-Za-z0-9_", 6)
+    + r"|(?<=[Bb])(?i:asic)" + _bound("A-Za-z0-9_", 5)
+    + r"|(?<=[Dd])(?i:pop)" + _bound("A-Za-z0-9_", 4) + r")[ \t]{1,8}+([A-Za-z0-9._~+/-]{1,8192}+=*+)"
+    + r"(?![A-Za-z0-9._~+/=-])",
+    re.A,
+)  # fmt: skip
+_DSN = re.compile(r"://([^\s/?#@:\"'<>]{0,128}):([^\s/?#\"'<>]{1,256})@")
+_AT_DOMAIN = re.compile(
+    r"(?:@|%40)((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-]))", re.A
+)
+_LOCAL_REV = re.compile(r"[A-Za-z0-9._%+'-]{1,128}", re.A)  # matched on the reversed text
+_DENSITY = re.compile(r"\d+(?:\.\d+)?x\.", re.A)  # logo@2x.png
+_SCP_PATH = re.compile(r":[\w~.-]{0,200}/", re.A)  # git@github.com:org/repo.git
+_FILE_TLDS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp", "avif", "css", "js", "map"})
+_DIGITS4 = re.compile(r"[0-9][0-9]{3}")
+
+MARKERS: dict[str, str] = {
+    k: f"[REDACTED:{k}]"
+    for k in ("nric", "email", "jwt", "bearer", "pem", "private_key", "aws_key", "token", "phone")
+}
+
+
+def _credential_like(tok: str) -> bool:
+    """Whether the word after Bearer/DPoP/Basic is a credential and not prose ("basic validation")."""
+    if any(c.isdigit() or c in "+/=_~" for c in tok) or len(tok) >= 20:
+        return True
+    if any(c.isupper() for c in tok[1:]) and any(c.islower() for c in tok):
+        return True
+    return len(tok) >= 12 and ("." in tok or "-" in tok)
+
+
+def _scheme_sub(m: re.Match[str]) -> str:
+    tok = m.group(1)
+    if tok.endswith("=") and m.string[m.end() : m.end() + 1] in ('"', "'"):
+        return m.group(0)  # an auth-param such as realm="x", not a token68
+    if not _credential_like(tok):
+        return m.group(0)
+    return MARKERS["bearer"]
+
+
+def _dsn_sub(m: re.Match[str]) -> str:
+    if m.group(2).startswith("[REDACTED"):
+        return m.group(0)
+    return f"://{m.group(1)}:{MASK}@"
+
+
+def _emails(s: str) -> str:
+    """Emails, found from each ``@`` (or ``%40``): the local part is read backwards from it, so a long
+    run without ``@`` costs nothing (the pattern that scanned forwards from every letter was quadratic)."""
+    spans: list[tuple[int, int]] = []
+    rev = ""
+    n = len(s)
+    last_end = 0
+    for dom in _AT_DOMAIN.finditer(s):
+        a, b = dom.start(), dom.start(1)
+        if a < last_end:
+            continue
+        if not rev:
+            rev = s[::-1]
+        loc = _LOCAL_REV.match(rev, n - a, n - a + 128)
+        if loc is None:
+            continue
+        start = n - loc.end()
+        while start < a and s[start] == ".":
+            start += 1
+        if start >= a:
+            continue
+        tld = dom.group(1).rsplit(".", 1)[1].lower()
+        if tld in _FILE_TLDS or _DENSITY.match(s, b):
+            continue
+        if s[a] == "@":
+            if s[start - 2 : start] == "//":  # URL userinfo (ssh://git@host), not an address
+                continue
+            if _SCP_PATH.match(s, dom.end()) and "." not in s[start:a]:  # git@github.com:org/repo
+                continue
+        spans.append((start, dom.end()))
+        last_end = dom.end()
+    if not spans:
+        return s
+    out: list[str] = []
+    pos = 0
+    for a, b in spans:
+        out.append(s[pos:a])
+        out.append(MARKERS["email"])
+        pos = b
+    out.append(s[pos:])
+    return "".join(out)
+
+
+# --- the name-in-text net ---------------------------------------------------------------------------
+# Found from the separator backwards, on the reversed text: the search skips quickly to ``=``, ``:``,
+# ``,`` or ``%3D``, and a long run of name characters with no separator costs nothing.
+_PAIR_REV = re.compile(r"(=|:(?<!//:)|D3%|d3%|,)[ \t]*+([\"'\\\]]*+)([A-Za-z0-9_.\-]{1,128})([\\%:]?)", re.A)
+_WS = re.compile(r"[ \t]*")
+_TOKEN_END = re.compile(r"[\s&;,\"'<>()\[\]{}|\\]")
+_LINE_END = re.compile(r"[\r\n\"']|\\[rn]")
+_ESC_QUOTE = re.compile(r"\\{1,3}[\"']")
+_BRACKETS = re.compile(r'["{}\[\]\\]')
+_SCHEMES = frozenset(
+    {"bearer", "basic", "dpop", "digest", "negotiate", "ntlm", "token", "key", "sharedkey", "hmac",
+     "mac", "apikey", "oauth", "sharedaccesssignature"}
+)  # fmt: skip
+_LINE_SCHEMES = frozenset({"aws4-hmac-sha256", "digest", "oauth", "hmac"})
+_LINE_NAMES_REV = frozenset({"eikooc", "eikooc-tes", "eikooc_tes", "eikooctes", "seikooc"})
+_name_cache: dict[str, int] = {}
+
+
+def _name_kind(raw_rev: str, lead: str, sep: str) -> int:
+    """The key-net kind of a name found in text (``raw_rev`` reversed; ``lead``: what precedes it)."""
+    name = raw_rev[::-1]
+    if lead == ":" and sep == ":":
+        return _NOT  # a part of an ARN, URN or address (arn:aws:secretsmanager:...:secret:name)
+    if lead == "\\" and name[:1] in "ntrfvab0":
+        name = name[1:]
+    elif lead == "%" and len(name) > 2:
+        name = name[2:]
+    name = name.lstrip("0123456789.-")
+    if not name or name == "REDACTED":
+        return _NOT
+    return _kind(name)
+
+
+def _close_quote(s: str, start: int, q: str) -> int:
+    k = s.find(q, start)
+    while k > start and s[k - 1] == "\\":
+        j = k - 1
+        while j >= start and s[j] == "\\":
+            j -= 1
+        if (k - 1 - j) % 2 == 0:
+            break
+        k = s.find(q, k + 1)
+    return len(s) if k < 0 else k
+
+
+def _balanced_end(s: str, j: int) -> int:
+    depth = 0
+    in_str = False
+    esc = False
+    for m in _BRACKETS.finditer(s, j):
+        c = m.group(0)
+        if esc:
+            esc = False
+            continue
+        if c == "\\":
+            esc = m.end() < len(s) and s[m.end()] != " "
+            continue
+        if c == '"':
+            in_str = not in_str
+        elif not in_str:
+            depth += 1 if c in "{[" else -1
+            if depth <= 0:
+                return m.end()
+    return len(s)
+
+
+_VALUE = re.compile(
+    r"[ \t]*+(?:(?P<nl>\r?\n[ \t]*+)?)"
+    r"(?:(?P<q>[bu]?\\{0,3}[\"'])|(?P<open>[{\[])|(?P<tok>[^\s&;,\"'<>()\[\]{}|\\]*+))"
+)
+
+
+def _value_span(s: str, i: int, sep: str, name_rev: str) -> tuple[int, int]:
+    """Where the value after a separator ending at ``i`` starts and ends (empty: no value)."""
+    n = len(s)
+    if i < n and sep == "=":
+        c = s[i]
+        if c == "=":
+            return i, i  # a comparison (``a == b``), not a pair
+        if c == ">":
+            i += 1
+    m = _VALUE.match(s, i)
+    if m is None:
+        return i, i
+    nl, q, _opening, tok = m.groups()
+    if nl is not None and sep != ":":
+        return i, i
+    if tok is not None:
+        j = m.start("tok")
+        end = m.end()
+        if sep == ":" and name_rev.lower() in _LINE_NAMES_REV:
+            m2 = _LINE_END.search(s, j)
+            return j, (n if m2 is None else m2.start())
+        if end - j <= 24:
+            word = tok.lower()
+            if word in _SCHEMES:  # "Bearer <token>": the token too
+                if word in _LINE_SCHEMES:
+                    m2 = _LINE_END.search(s, end)
+                    return j, (n if m2 is None else m2.start())
+                k = _WS.match(s, end).end()  # type: ignore[union-attr]  # [ \t]* always matches
+                if end < k < n:
+                    m3 = _TOKEN_END.search(s, k)
+                    end = n if m3 is None else m3.start()
+        return j, end
+    if q is not None:
+        j = m.end()
+        quote = q.lstrip("bu")
+        if len(quote) > 1:  # an escaped quote (JSON text inside a JSON string): up to the same escape
+            k = s.find(quote, j)
+            return j, (n if k < 0 else k)
+        return j, _close_quote(s, j, quote)
+    return m.start("open"), _balanced_end(s, m.start("open"))
+
+
+def _pairs(s: str) -> str:
+    n = len(s)
+    hits: list[tuple[int, str, str, int]] = []  # (end of separator, separator, name reversed, kind)
+    cache = _name_cache
+    for m in _PAIR_REV.finditer(s[::-1]):
+        sep, close, raw, lead = m.groups()
+        key = raw + lead + sep if lead else raw
+        kind = cache.get(key)
+        if kind is None:
+            kind = _name_kind(raw, lead, sep)
+            if len(cache) >= 8192:
+                cache.clear()
+            cache[key] = kind
+        if kind and (close or sep != ","):  # a bare comma separates words; ('name', 'value') pairs
+            hits.append((n - m.start(), sep, raw, kind))
+    if not hits:
+        return s
+    out: list[str] = []
+    pos = 0
+    for after_sep, sep, raw, kind in reversed(hits):
+        if after_sep < pos:
+            continue  # inside a value already masked
+        vs, ve = _value_span(s, after_sep, sep, raw)
+        if ve <= vs:
+            continue
+        if _readable_text(s[vs:ve], kind):
+            continue
+        out.append(s[pos:vs])
+        out.append(MASK)
+        pos = ve
+    if not out:
+        return s
+    out.append(s[pos:])
+    return "".join(out)
+
+
+# --- extensibility ----------------------------------------------------------------------------------
+
+_custom: list[tuple[str, re.Pattern[str], str]] = []  # (name, compiled, marker)
+_MAX_REPEAT = 256
+_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+
+
+class RedactionRuleError(ValueError):
+    """A redaction rule that cannot be used; the message names it and says why."""
+
+
+def _check_pattern(name: str, regex: str) -> re.Pattern[str]:
+    """Compile ``regex`` if it runs in linear time here, else say why not.
+
+    Allowed: literals, classes, alternation, groups, look-arounds and bounded repeats ``{m,n}``
+    (n <= 256; nested repeats whose maxima multiply to at most 256). Rejected: unbounded
+    repeats (``*``, ``+``, ``{n,}``), backreferences, and patterns that match the empty string.
+    """
+    from re import _constants as sre_constants  # type: ignore[attr-defined]
+    from re import _parser as sre_parse  # type: ignore[attr-defined]
+
+    if not isinstance(regex, str):
+        raise RedactionRuleError(f"redaction pattern {name!r}: must be a regular expression string")
+    try:
+        compiled = re.compile(regex)
+        tree = sre_parse.parse(regex)
+    except re.error as exc:
+        raise RedactionRuleError(
+            f"redaction pattern {name!r}: not a valid regular expression ({exc})"
+        ) from None
+
+    def walk(items: Any, outer: int) -> None:
+        for op, av in items:
+            if op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT, sre_constants.POSSESSIVE_REPEAT):
+                _lo, hi, sub = av
+                if hi == sre_constants.MAXREPEAT:
+                    raise RedactionRuleError(
+                        f"redaction pattern {name!r}: unbounded repeat (*, + or {{n,}}) can make a long "
+                        "line slow; use a bounded repeat such as {1,64}"
+                    )
+                if hi * outer > _MAX_REPEAT:
+                    raise RedactionRuleError(
+                        f"redaction pattern {name!r}: repeats allow up to {hi * outer} steps from one "
+                        f"position (at most {_MAX_REPEAT}, nested repeats multiply)"
+                    )
+                walk(sub, outer * max(hi, 1))
+            elif op in (sre_constants.GROUPREF, sre_constants.GROUPREF_EXISTS):
+                raise RedactionRuleError(f"redaction pattern {name!r}: backreferences are not allowed")
+            elif op is sre_constants.SUBPATTERN:
+                walk(av[-1], outer)
+            elif op in (sre_constants.ASSERT, sre_constants.ASSERT_NOT):
+                walk(av[1], outer)
+            elif op is sre_constants.ATOMIC_GROUP:
+                walk(av, outer)
+            elif op is sre_constants.BRANCH:
+                for branch in av[1]:
+                    walk(branch, outer)
+
+    walk(tree, 1)
+    if compiled.fullmatch("") is not None or tree.getwidth()[0] == 0:
+        raise RedactionRuleError(
+            f"redaction pattern {name!r}: matches the empty string (it would mask nothing)"
+        )
+    return compiled
+
+
+def add_rules(keys: Iterable[str] = (), patterns: Mapping[str, str] | None = None) -> None:
+    """Add sensitive keys and shape patterns for this process (the project configuration calls it).
+
+    ``keys``: field names masked like the built-in ones, compared normalised (``customerRef`` equals
+    ``customer_ref``); a configured key is sensitive exactly and as the last words of a longer key
+    (``name`` also masks ``full_name``), and the built-in exemptions (``*_id``, ``*_name`` ...) do
+    not apply to it. ``patterns``: marker name -> regular expression; each match in any text
+    becomes ``[REDACTED:<name>]``. A pattern that could take more than linear time or that matches
+    the empty string is refused with :class:`RedactionRuleError` naming it; nothing is added then.
+    """
+    new_keys: set[str] = set()
+    for key in keys:
+        if not isinstance(key, str) or not normalise_key(key):
+            raise RedactionRuleError(f"redaction key {key!r}: must be a non-empty field name")
+        new_keys.add(normalise_key(key))
+    compiled: list[tuple[str, re.Pattern[str], str]] = []
+    for name, regex in (patterns or {}).items():
+        if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+            raise RedactionRuleError(
+                f"redaction pattern name {name!r}: lower-case letters, digits and '_' (it shows as "
+                "[REDACTED:name])"
+            )
+        compiled.append((name, _check_pattern(name, regex), f"[REDACTED:{name}]"))
+    _user_keys.update(new_keys)
+    known = {n for n, _, _ in _custom}
+    _custom.extend(c for c in compiled if c[0] not in known)
+    _forget()
+
+
+def reset_rules() -> None:
+    """Drop every rule added by :func:`add_rules` (tests)."""
+    _user_keys.clear()
+    _custom.clear()
+    _forget()
+
+
+def _forget() -> None:
+    _kind_cache.clear()
+    _name_cache.clear()
+    _clean.clear()
+
+
+# --- text -------------------------------------------------------------------------------------------
+
+_clean: dict[str, None] = {}  # short texts already found to hold nothing to mask
+_MEMO_LEN = 512
+_CUT_DELIMS = " \t\r\n\"',;&=:()[]{}<>|"
+
+
+def cut(text: str, limit: int = MAX_FIELD_CHARS, *, keep_end: bool = False) -> str:
+    """``text`` cut to about ``limit`` characters with a marker saying how much went.
+
+    The cut backs off to a delimiter so no fragment of a token is left at the edge (a half JWT is
+    not a JWT any more, so no net would see it)."""
+    if len(text) <= limit:
+        return text
+    if keep_end:
+        part = text[-limit:]
+        k = min((i for i in (part.find(c) for c in _CUT_DELIMS) if i >= 0), default=len(part))
+        part = part[k:]
+        return f"[TRUNCATED: {len(text) - len(part)} chars] {part}"
+    part = text[:limit]
+    k = max(part.rfind(c) for c in _CUT_DELIMS)
+    part = part[: k + 1] if k >= 0 else ""
+    return f"{part}[TRUNCATED: {len(text) - len(part)} chars]"
+
+
+def scan(s: str) -> str:
+    """Every net over ``s``, uncut (:func:`redact_text` cuts first); linear in ``len(s)``."""
+    if "-----BEGIN " in s:
+        s = _PEM.sub(MARKERS["pem"], s)
+    s = _SCHEME.sub(_scheme_sub, s)
+    if "eyJ" in s:
+        s = _JWT.sub(MARKERS["jwt"], s)
+    if "AKIA" in s or "ASIA" in s:
+        s = _AWS_KEY.sub(MARKERS["aws_key"], s)
+    s = _KNOWN_TOKEN.sub(MARKERS["token"], s)
+    s = _DER.sub(MARKERS["private_key"], s)
+    if "://" in s:
+        s = _DSN.sub(_dsn_sub, s)
+    if "@" in s or "%40" in s:
+        s = _emails(s)
+    if _DIGITS4.search(s) is not None:
+        s = _NRIC.sub(MARKERS["nric"], s)
+        if "+" in s:
+            s = _E164.sub(MARKERS["phone"], s)
+        s = _SG_PHONE.sub(MARKERS["phone"], s)
+    for _, rx, marker in _custom:
+        s = rx.sub(marker, s)
+    if "=" in s or ":" in s or "%3" in s or ("," in s and ("'" in s or '"' in s)):
+        s = _pairs(s)
+    return s
 
 
 def redact_text(text: str) -> str:
-    """``text`` with every secret-looking run replaced by a typed marker."""
-    return _VALUE_RE.sub(_marker, text)
+    """``text`` with every secret-looking part replaced by a marker; cut first if over the bound."""
+    if text in _clean:
+        return text
+    n = len(text)
+    if n > MAX_FIELD_CHARS:
+        return scan(cut(text))
+    out = scan(text)
+    if out is text and n <= _MEMO_LEN and type(text) is str:
+        if len(_clean) >= 16384:
+            _clean.clear()
+        _clean[text] = None
+    return out
+
+
+# --- structures -------------------------------------------------------------------------------------
+
+
+def safe_str(obj: Any) -> str:
+    """``str(obj)``, else ``repr(obj)``, else a placeholder naming the type: never raises."""
+    try:
+        s = str(obj)
+        if type(s) is str:
+            return s
+    except Exception:
+        pass
+    try:
+        s = repr(obj)
+        if type(s) is str:
+            return s
+    except Exception:
+        pass
+    return f"<unprintable {_type_name(obj)}>"
+
+
+def _type_name(obj: Any) -> str:
+    try:
+        t = type(obj)
+        mod = getattr(t, "__module__", "") or ""
+        qn = getattr(t, "__qualname__", None) or getattr(t, "__name__", "object")
+        return str(qn) if mod in ("builtins", "") else f"{mod}.{qn}"
+    except Exception:
+        return "object"
+
+
+class _Walk:
+    """The state of one structured redaction: what is left of the size budget, the containers on the
+    current path (cycles)."""
+
+    __slots__ = ("budget", "path")
+
+    def __init__(self, budget: int = MAX_VALUE_CHARS) -> None:
+        self.budget = budget
+        self.path: set[int] = set()
+
+
+_INT_MIN, _INT_MAX = -(2**63), 2**64 - 1
+
+
+def _big_int(v: int) -> str:
+    try:
+        return str(v)
+    except ValueError:  # beyond sys.get_int_max_str_digits
+        return f"[int of {v.bit_length()} bits]"
+
+
+def _text(v: str, st: _Walk) -> str:
+    out = redact_text(v)
+    st.budget -= len(out)
+    return out
+
+
+def _key_text(k: Any) -> str:
+    if type(k) is str:
+        return k
+    if isinstance(k, (bytes, bytearray)):
+        return bytes(k).decode("utf-8", "replace")
+    if isinstance(k, str):
+        return str.__str__(k)
+    return safe_str(k)
+
+
+def _mask_under(v: Any, kind: int, st: _Walk, depth: int) -> Any:
+    """A value under a sensitive key: kept if it cannot be a secret, a JWK filtered, else masked."""
+    if _readable(v, kind):
+        return _text(v, st) if type(v) is str else v
+    if isinstance(v, Mapping) and _is_jwk(v):
+        return _walk(v, st, depth)
+    return MASK
+
+
+def _is_jwk(m: Mapping[Any, Any]) -> bool:
+    try:
+        return isinstance(m.get("kty"), str)
+    except Exception:
+        return False
+
+
+_VALUE_KEYS = ("value", "Value", "ParameterValue", "parameterValue", "parameter_value")
+_NAME_KEYS = ("name", "Name", "key", "Key", "ParameterKey", "parameterKey", "parameter_key", "header")
+
+
+def _masked_siblings(m: Mapping[Any, Any]) -> str | None:
+    """The value key of ``{"name": "Authorization", "value": ...}`` (HAR headers, parameter lists) or of
+    an SSM parameter ``{"Type": "SecureString", "Value": ...}``: the key whose value is masked."""
+    if len(m) > 12:
+        return None
+    vkey = next((k for k in _VALUE_KEYS if k in m), None)
+    if vkey is None:
+        return None
+    for k in ("Type", "type"):
+        if m.get(k) == "SecureString":
+            return vkey
+    for k in _NAME_KEYS:
+        named = m.get(k)
+        if isinstance(named, str) and _kind(named) != _NOT:
+            return vkey
+    return None
+
+
+def _mapping(m: Mapping[Any, Any], st: _Walk, depth: int) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if _is_jwk(m):
+        for k, v in m.items():
+            ks = _key_text(k)
+            out[ks] = _walk(v, st, depth + 1) if ks in JWK_PUBLIC else MASK
+        return out
+    sibling = _masked_siblings(m)
+    left = 0
+    items = list(m.items())
+    for i, (k, v) in enumerate(items):
+        st.budget -= 8
+        if st.budget <= 0:
+            left = len(items) - i
+            break
+        ks = _key_text(k)
+        kind = _kind(ks)
+        rk = redact_text(ks)
+        if rk in out:
+            rk = f"{rk}#{i}"
+        if kind:
+            out[rk] = _mask_under(v, kind, st, depth + 1)
+        elif sibling is not None and ks == sibling and not _readable(v, _SECRET):
+            out[rk] = MASK
+        else:
+            out[rk] = _walk(v, st, depth + 1)
+    if left:
+        out["[TRUNCATED]"] = f"{left} more entries"
+    return out
+
+
+def _sequence(seq: Iterable[Any], st: _Walk, depth: int) -> list[Any]:
+    items = list(seq)
+    if len(items) == 2 and isinstance(items[0], (str, bytes)):  # a header pair ("Authorization", "...")
+        kind = _kind(_key_text(items[0]))
+        if kind:
+            return [_walk(items[0], st, depth + 1), _mask_under(items[1], kind, st, depth + 1)]
+    out: list[Any] = []
+    for i, v in enumerate(items):
+        st.budget -= 8
+        if st.budget <= 0:
+            out.append(f"[TRUNCATED: {len(items) - i} more items]")
+            break
+        out.append(_walk(v, st, depth + 1))
+    return out
+
+
+def exception_fields(exc: BaseException, *, stack: bool = False) -> dict[str, Any]:
+    """An exception as ``{type, message}`` (plus ``notes`` and ``stack`` text): raw, to be redacted."""
+    out: dict[str, Any] = {"type": _exc_type(exc), "message": safe_str(exc)}
+    notes = getattr(exc, "__notes__", None)
+    if isinstance(notes, list) and notes and not stack:
+        out["notes"] = [safe_str(n) for n in notes[:16]]
+    if stack:
+        import traceback  # only on the error path
+
+        try:
+            text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        except Exception:
+            text = f"{out['type']}: <stack could not be formatted>"
+        out["stack"] = cut(text, MAX_FIELD_CHARS - 64, keep_end=True)
+    return out
+
+
+def _exc_type(exc: BaseException) -> str:
+    t = type(exc)
+    return f"{t.__module__}.{t.__qualname__}".removeprefix("builtins.")
+
+
+def _record_like(v: Any) -> dict[str, Any] | None:
+    """The fields of a dataclass, NamedTuple, pydantic-style model or plain object, as a mapping."""
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return {f.name: getattr(v, f.name, None) for f in dataclasses.fields(v)}
+    asdict = getattr(v, "_asdict", None)
+    if callable(asdict) and isinstance(v, tuple):
+        d = asdict()
+        return dict(d) if isinstance(d, Mapping) else None
+    dump = getattr(v, "model_dump", None)
+    if callable(dump) and not isinstance(v, type):
+        d = dump()
+        return dict(d) if isinstance(d, Mapping) else None
+    return None
+
+
+def _walk(v: Any, st: _Walk, depth: int) -> Any:
+    try:
+        t = type(v)
+        if t is str:
+            return _text(v, st)
+        if t is int:
+            return v if _INT_MIN <= v <= _INT_MAX else _text(_big_int(v), st)
+        if t is float or t is bool or v is None:
+            return v
+        if depth > MAX_DEPTH:
+            return "[TRUNCATED: nested too deep]"
+        if isinstance(v, (dict, Mapping, list, tuple, set, frozenset)) or hasattr(v, "__dict__"):
+            if id(v) in st.path:
+                return "[cycle]"
+            st.path.add(id(v))
+            try:
+                return _container(v, st, depth)
+            finally:
+                st.path.discard(id(v))
+        return _scalar(v, st)
+    except Exception as exc:  # never raise: a placeholder names what could not be rendered
+        return f"[unrenderable {_type_name(v)}: {type(exc).__name__}]"
+
+
+def _container(v: Any, st: _Walk, depth: int) -> Any:
+    if isinstance(v, Mapping):
+        return _mapping(v, st, depth)
+    rec = _record_like(v)
+    if rec is not None:
+        return _mapping(rec, st, depth)
+    if isinstance(v, (list, tuple, set, frozenset)):
+        return _sequence(v, st, depth)
+    if isinstance(v, BaseException):
+        return _mapping(exception_fields(v), st, depth)
+    if isinstance(v, str):
+        return _text(str.__str__(v), st)
+    if isinstance(v, (int, float)):
+        return _scalar(v, st)
+    t = type(v)
+    if t.__repr__ is object.__repr__ and t.__str__ is object.__str__ and depth <= 2:
+        attrs = getattr(v, "__dict__", None)
+        if isinstance(attrs, dict):
+            return _mapping(attrs, st, depth)
+    return _scalar(v, st)
+
+
+def _scalar(v: Any, st: _Walk) -> Any:
+    if isinstance(v, (bytes, bytearray, memoryview)):
+        return _text(bytes(v[: MAX_FIELD_CHARS * 2]).decode("utf-8", "replace"), st)
+    if isinstance(v, bool):
+        return bool(v)
+    if isinstance(v, int):
+        i = int(v)
+        return i if _INT_MIN <= i <= _INT_MAX else _text(_big_int(i), st)
+    if isinstance(v, float):
+        return float(v)
+    if isinstance(v, BaseException):
+        return _mapping(exception_fields(v), st, 0)
+    mod = type(v).__module__
+    if mod == "numpy" and hasattr(v, "tolist"):
+        if getattr(v, "size", 1) > 10_000:
+            return f"[array shape={getattr(v, 'shape', '?')} dtype={getattr(v, 'dtype', '?')}]"
+        return _walk(v.tolist(), st, 1)
+    iso = getattr(v, "isoformat", None)
+    if callable(iso) and mod == "datetime":
+        return _text(safe_str(iso()), st)
+    if isinstance(v, enum.Enum):
+        return _walk(v.value, st, 1)
+    return _text(safe_str(v), st)
 
 
 def redact_value(value: Any) -> Any:
-    """A copy of ``value`` (str, mapping, list, tuple, set, scalar) with secrets masked."""
-    if isinstance(value, str):
-        return _VALUE_RE.sub(_marker, value)
-    if isinstance(value, (int, float, bool)) or value is None:
-        return value
-    if isinstance(value, Mapping):
-        return {
-            k: (MASK if isinstance(k, str) and is_sensitive_key(k) else redact_value(v))
-            for k, v in value.items()
-        }
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [redact_value(v) for v in value]
-    if isinstance(value, (bytes, bytearray)):
-        return redact_value(value.decode("utf-8", "replace"))
-    return _VALUE_RE.sub(_marker, str(value))  # anything else is rendered as text anyway
+    """A JSON-ready copy of ``value`` (any object) with secrets masked; never raises."""
+    return _walk(value, _Walk(), 0)
+
+
+# --- the processor ----------------------------------------------------------------------------------
 
 
 def redact_processor(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    """structlog processor: mask by key, then by value pattern, in place."""
+    """structlog processor: every field (key and value) and the message through the three nets."""
+    st: _Walk | None = None
+    renamed: list[tuple[str, str]] | None = None
+    clean = _clean
     for key, value in event_dict.items():
-        if is_sensitive_key(key):
-            event_dict[key] = MASK
-        elif type(value) is str:
-            event_dict[key] = _VALUE_RE.sub(_marker, value)
-        elif not (value is None or type(value) in (int, float, bool)):
-            event_dict[key] = redact_value(value)
+        kind = _kind_cache.get(key)
+        if kind is None:
+            kind = _kind(key)
+        t = type(value)
+        if kind:
+            if st is None:
+                st = _Walk()
+            event_dict[key] = _mask_under(value, kind, st, 0)
+        elif t is str:
+            if value not in clean:
+                event_dict[key] = redact_text(value)
+        elif t is float or t is bool or value is None:
+            pass
+        elif t is int:
+            if not _INT_MIN <= value <= _INT_MAX:
+                event_dict[key] = _big_int(value)
+        else:
+            if st is None:
+                st = _Walk()
+            event_dict[key] = _walk(value, st, 0)
+        if key not in clean and type(key) is str:
+            rk = redact_text(key)
+            if rk is not key:
+                renamed = renamed or []
+                renamed.append((key, rk))
+    if renamed:
+        for old, new in renamed:
+            event_dict[new if new not in event_dict else f"{new}#{len(event_dict)}"] = event_dict.pop(old)
     return event_dict
+
+
+# --- what leaves the handler ------------------------------------------------------------------------
+
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+_EXC_TEXT_ATTRS = ("filename", "filename2", "strerror", "msg", "text", "reason", "name", "path")
+_redacted_types: dict[type, type | None] = {}
+
+
+def errors_redacted() -> bool:
+    """Whether an exception leaving ``observed`` is redacted: ``OBSERVE_REDACT_ERRORS`` if set, else on
+    in stg and prd and off in dev (where the original message helps the developer)."""
+    raw = (os.environ.get(ENV_VAR) or "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    return (os.environ.get("ENVIRONMENT") or "dev") != "dev"
+
+
+def redact_arg(a: Any) -> Any:
+    if type(a) is str:
+        return redact_text(a)
+    if a is None or type(a) in (int, float, bool):
+        return a
+    if isinstance(a, (bytes, bytearray)):
+        return redact_text(bytes(a).decode("utf-8", "replace"))
+    return redact_value(a)
+
+
+def _redacted_type(t: type) -> type | None:
+    """A subclass of ``t`` with the same name whose ``str``/``repr`` are redacted (for exceptions whose
+    text does not come from their args or attributes)."""
+    if t in _redacted_types:
+        return _redacted_types[t]
+    sub: type | None
+    try:
+
+        def __str__(self: BaseException) -> str:
+            try:
+                text = t.__str__(self)  # type: ignore[call-arg]  # the original type's own __str__
+            except Exception:
+                text = f"<{t.__name__}: str() failed>"
+            return redact_text(text if type(text) is str else safe_str(text))
+
+        sub = type(t.__name__, (t,), {"__slots__": (), "__str__": __str__, "__module__": t.__module__})
+        sub.__qualname__ = t.__qualname__
+    except TypeError:
+        sub = None
+    _redacted_types[t] = sub
+    return sub
+
+
+def redact_exception(exc: BaseException) -> BaseException:
+    """Redact ``exc`` and every exception chained to it, in place, and return it.
+
+    What the Lambda runtime prints and returns for an unhandled exception is ``type(exc).__name__``,
+    ``str(exc)`` and the frames of its traceback (file, line, function, source line); a full traceback
+    printer also shows the chained causes and notes. So this rewrites what ``str()`` reads: string
+    ``args``, ``__notes__`` and string attributes (the key net applies to attribute names), for the
+    exception, its ``__cause__``, ``__context__`` and group members. Identity, type, traceback and
+    non-string attributes (``ClientError.response`` ...) are kept. If ``str()`` would still show
+    something the nets mask (a ``__str__`` computed from elsewhere), the object's class is swapped for
+    a same-named subclass whose ``str()`` is redacted: ``isinstance`` and ``except`` still hold.
+    """
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 64:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        with contextlib.suppress(Exception):  # best effort on objects we do not control
+            _redact_one(e)
+        for nxt in (e.__cause__, e.__context__, *(getattr(e, "exceptions", None) or ())):
+            if isinstance(nxt, BaseException):
+                todo.append(nxt)
+    return exc
+
+
+def _redact_one(e: BaseException) -> None:
+    with contextlib.suppress(Exception):  # the args of some C types are read-only
+        e.args = tuple(redact_arg(a) for a in e.args)
+    notes = getattr(e, "__notes__", None)
+    if isinstance(notes, list):
+        e.__notes__ = [redact_text(safe_str(n)) for n in notes]
+    attrs = getattr(e, "__dict__", None)
+    if isinstance(attrs, dict):
+        for k, v in list(attrs.items()):
+            if k == "__notes__":
+                continue
+            kind = _kind(k) if isinstance(k, str) else _NOT
+            if kind and not _readable(v, kind):
+                attrs[k] = MASK
+            elif type(v) is str:
+                attrs[k] = redact_text(v)
+    for k in _EXC_TEXT_ATTRS:
+        v = getattr(type(e), k, None)
+        if v is not None and hasattr(v, "__get__") and not isinstance(v, property):
+            cur = getattr(e, k, None)
+            if type(cur) is str:
+                with contextlib.suppress(Exception):  # a read-only member
+                    setattr(e, k, redact_text(cur))
+    text = safe_str(e)
+    if redact_text(text) != text:
+        sub = _redacted_type(type(e))
+        if sub is not None:
+            # a built-in type refuses: its text comes from args and attributes, redacted above
+            with contextlib.suppress(TypeError):
+                e.__class__ = sub
