@@ -22,7 +22,6 @@ exactly what is masked, what is kept, and what no net can catch.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import enum
 import os
 import re
@@ -876,7 +875,9 @@ def _exc_type(exc: BaseException) -> str:
 
 def _record_like(v: Any) -> dict[str, Any] | None:
     """The fields of a dataclass, NamedTuple, pydantic-style model or plain object, as a mapping."""
-    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+    if hasattr(type(v), "__dataclass_fields__") and not isinstance(v, type):
+        import dataclasses  # only when a dataclass is logged (it imports inspect)
+
         return {f.name: getattr(v, f.name, None) for f in dataclasses.fields(v)}
     asdict = getattr(v, "_asdict", None)
     if callable(asdict) and isinstance(v, tuple):
