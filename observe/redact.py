@@ -92,6 +92,9 @@ EXEMPT_LAST_WORDS: frozenset[str] = frozenset(
         "secure", "samesite", "site", "httponly", "only", "label", "description", "location",
         "region", "store", "backend", "lifetime", "timeout", "retries", "attempts", "used", "usage",
         "issuer", "audience", "thumbprint", "fingerprint", "checksum", "prefix", "suffix", "state",
+        "rejected", "invalid", "missing", "failed", "failure", "mismatch", "revoked", "denied",
+        "refused", "unavailable", "malformed", "unknown", "replayed", "reused", "verified", "issued",
+        "refreshed", "received", "sent", "ok",
     }
 )  # fmt: skip
 #: ``<word>_token`` that pages through results (``next_token``, ``NextContinuationToken``).

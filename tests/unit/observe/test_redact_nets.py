@@ -80,6 +80,7 @@ def test_the_over_redaction_list_of_the_issue() -> None:
         "logo@2x.png and icon@3x.webp",
         "git@github.com:opengovsg/mockpass.git",
         "code=404 next_token=AAMA-EFRSURBSGl2&continuation_token=1ueGcxLPRx1Tr",
+        "token_rejected: HTTP 502, password_changed=False, secret_missing: prod/db",
     ):
         assert redact_text(text) == text
     cert = _certificate_pem()
