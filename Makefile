@@ -27,6 +27,7 @@ test: install lint infra-static ## lint, type-check, infra checks, then every te
 infra-static: install infra-terraform infra-checkov infra-workflows
 
 include mk/infra.mk
+include mk/lambda.mk
 
 install: $(VENV)/.installed node_modules/.installed
 

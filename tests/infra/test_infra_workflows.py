@@ -85,7 +85,7 @@ def test_build_runs_after_tests_and_tags_with_the_git_sha(workflows: dict[str, d
     steps = {s.get("name", ""): s for s in jobs["artifacts"]["steps"]}
     build = steps["Build and push the image (tag = git SHA)"]["run"]
     assert '${ECR_REPOSITORY}:${GIT_SHA}"' in build and "--provenance=false" in build
-    upload = steps["Build and upload the zip (lambda/<sha>/lambda.zip)"]["run"]
+    upload = steps["Upload the zip and its dependency list (lambda/<sha>/)"]["run"]
     assert '--key "lambda/${GIT_SHA}/lambda.zip"' in upload
     resolve = steps["Resolve the references every environment will get"]["run"]
     assert "VersionId" in resolve and "imageDigest" in resolve and "@${digest}" in resolve

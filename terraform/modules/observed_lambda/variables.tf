@@ -93,8 +93,8 @@ variable "handler" {
 
 variable "runtime" {
   type        = string
-  description = "Lambda runtime for Zip packages (ignored for Image)."
-  default     = "python3.11"
+  description = "Lambda runtime for Zip packages (ignored for Image). It must be the Python the zip was built for: its wheels and bytecode are per Python version (the artifact this project builds targets python3.13)."
+  default     = "python3.13"
 
   validation {
     condition     = can(regex("^python3\\.(11|12|13)$", var.runtime))

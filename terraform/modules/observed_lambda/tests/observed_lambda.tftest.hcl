@@ -44,8 +44,8 @@ run "zip_function_in_prd" {
     error_message = "the function logs, as Text, into the group the module made"
   }
   assert {
-    condition     = aws_lambda_function.this.package_type == "Zip" && aws_lambda_function.this.runtime == "python3.11" && aws_lambda_function.this.handler == "orders.handler.handle"
-    error_message = "a Zip function runs the handler on python3.11"
+    condition     = aws_lambda_function.this.package_type == "Zip" && aws_lambda_function.this.runtime == "python3.13" && aws_lambda_function.this.handler == "orders.handler.handle"
+    error_message = "a Zip function runs the handler on python3.13 (the runtime the zip is built for)"
   }
   assert {
     condition     = aws_lambda_function.this.s3_object_version == var.artifact.s3_object_version && aws_lambda_function.this.image_uri == null
