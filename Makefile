@@ -14,13 +14,22 @@ comma := ,
 UV_EXTRAS := $(addprefix --extra ,$(subst $(comma), ,$(EXTRAS)))
 export CHECKPOINT_DISABLE := 1
 
-.PHONY: demo test install lint unit bench docs clean infra-static lock lock-check
+.PHONY: demo test install lint unit bench docs clean infra-static lock lock-check chromium report-shots
 
 demo: install ## the pipelines end to end on the local emulator, with logs, metrics and a report
 	$(PY) -m demo
 
-test: install lint infra-static ## lint, type-check, infra checks, then every test (unit, integration, e2e)
+test: install lint infra-static chromium ## lint, type-check, infra checks, then every test (unit, integration, e2e)
 	$(PY) -m pytest -q
+
+# Headless Chromium for the report's screenshots (Debian's package; CI runs as root).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	  || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+report-shots: install chromium ## the triage report of the demo incident, screenshotted to out/shots (first screen to last)
+	$(PY) -c "import demo.triage as t; t.main()"
+	$(PY) -m tests.support.screenshots out/demo/report.html out/shots
 
 # The offline infrastructure checks (terraform fmt/test, checkov, zizmor, actionlint); the
 # python-hcl2 rule tests in tests/infra run with the rest of pytest above.

@@ -542,6 +542,7 @@ class DirQuarantineSource:
         self.root = Path(root)
         self.description = f"directory {self.root}"
         self.fetched = 0
+        self._docs: list[QuarantineDoc] | None = None  # a mirror is read once per session
 
     def read(
         self,
@@ -553,16 +554,16 @@ class DirQuarantineSource:
         if not self.root.is_dir():
             raise SourceError(f"--quarantine-dir {self.root}: no such directory")
         base = self.root / "quarantine" if (self.root / "quarantine").is_dir() else self.root
+        if self._docs is None:
+            docs = []
+            for f in sorted(base.rglob("*.json")):
+                key = "quarantine/" + f.relative_to(base).as_posix()
+                modified = datetime.fromtimestamp(f.stat().st_mtime, UTC)
+                docs.append(QuarantineDoc(key, _load_json(f.read_bytes(), str(f)), modified))
+            self._docs = docs
+            self.fetched = len(docs)
         wanted = set(keys)
-        out = []
-        for f in sorted(base.rglob("*.json")):
-            key = "quarantine/" + f.relative_to(base).as_posix()
-            modified = datetime.fromtimestamp(f.stat().st_mtime, UTC)
-            self.fetched += 1
-            doc = QuarantineDoc(key, _load_json(f.read_bytes(), str(f)), modified)
-            if _wanted(key, doc.quarantined_at, window, wanted, ranges):
-                out.append(doc)
-        return out
+        return [d for d in self._docs if _wanted(d.key, d.quarantined_at, window, wanted, ranges)]
 
 
 class S3QuarantineSource:
@@ -583,6 +584,7 @@ class S3QuarantineSource:
         self.region = region
         self.description = f"s3://{bucket}/{prefix}"
         self.fetched = 0
+        self._got: dict[str, QuarantineDoc] = {}  # objects already fetched in this session, by key
 
     def read(
         self,
@@ -615,16 +617,18 @@ class S3QuarantineSource:
                 for obj in page.get("Contents", []):
                     if not _wanted(obj["Key"], obj.get("LastModified"), wide_window, wanted, wide):
                         continue
-                    got = self.client.get_object(Bucket=self.bucket, Key=obj["Key"])
-                    self.fetched += 1
-                    where = f"s3://{self.bucket}/{obj['Key']}"
-                    doc = QuarantineDoc(
-                        obj["Key"],
-                        _load_json(got["Body"].read(), where),
-                        got.get("LastModified"),
-                        dict(got.get("Metadata") or {}),
-                        got.get("VersionId"),
-                    )
+                    doc = self._got.get(obj["Key"])
+                    if doc is None:
+                        got = self.client.get_object(Bucket=self.bucket, Key=obj["Key"])
+                        self.fetched += 1
+                        where = f"s3://{self.bucket}/{obj['Key']}"
+                        doc = self._got[obj["Key"]] = QuarantineDoc(
+                            obj["Key"],
+                            _load_json(got["Body"].read(), where),
+                            got.get("LastModified"),
+                            dict(got.get("Metadata") or {}),
+                            got.get("VersionId"),
+                        )
                     if _wanted(doc.key, doc.quarantined_at, window, wanted, ranges):
                         out.append(doc)
         except ClientError as exc:

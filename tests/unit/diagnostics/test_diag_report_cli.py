@@ -80,6 +80,38 @@ def test_the_report_is_one_self_contained_file_with_working_links(evidence: Any)
     assert "S1234567D" not in html and "[REDACTED]" in html
 
 
+def test_the_first_screen_says_what_is_firing_since_when_why_and_what_next(evidence: Any) -> None:
+    lines, emf, _ = evidence
+    diag = Diagnostics.from_docs([*lines, *emf], alarms=load_alarms(ALARMS_DIR))  # no quarantine, no DLQ
+    html = build_report(diag, now=datetime(2026, 11, 26, 5, 0, tzinfo=UTC))
+    first, rest = html.split('<section id="alarms">', 1)
+    assert '<div class="now ALARM">' in first and "ingest-worker-RecordsQuarantined-dev" in first
+    assert "in ALARM since" in first and "not recovered" not in first
+    assert 'href="#trace-run-7"' in first  # the affected correlation ids, linked to their traces
+    assert "Next: <code>observe-diag trace run-7 --level warning</code>" in first
+    assert "The invocations quarantined records under 2 keys" in first  # the cause, in one sentence
+    assert "quarantine not read: pass --bucket or --quarantine-dir" in first
+    assert "DLQ not read: pass --dlq-url or --dlq-file" in first
+    # only the alarms of the pipelines whose data was read; no rule text twice; honest column names
+    assert "auth-login" not in html and "auth-callback" not in html
+    assert rest.count("Sum of RecordsQuarantined &gt;= 100 per 5 min") == 1
+    assert "invocation id" not in html and "correlation id of the invocation" in html
+
+
+def test_report_values_carry_units_and_one_percentile_method() -> None:
+    """Durations of 100, 200 and 300 ms: nearest-rank p99 is 300 ms (linear interpolation says 298)."""
+    from tests.unit.diagnostics.diag_builders import emf, summary
+
+    docs = []
+    for i, ms in enumerate((100.0, 200.0, 300.0)):
+        docs += [summary(i, rid=f"r{i}", cid=f"c{i}", duration_ms=ms), *emf(i, rid=f"r{i}", Duration=ms)]
+    html = build_report(Diagnostics.from_docs(docs, alarms=load_alarms(ALARMS_DIR)))
+    durations = html.split('<section id="durations">', 1)[1].split("</section>", 1)[0]
+    assert "<td>ingest-worker</td><td class=n>200 ms</td><td class=n>300 ms</td>" in durations
+    assert "298" not in durations and "11506.16" not in html
+    assert "Percentiles (p50, p99 ...) are nearest-rank" in html
+
+
 @pytest.fixture
 def files(evidence: Any, tmp_path: Path) -> dict[str, Path]:
     lines, emf, _ = evidence
