@@ -27,12 +27,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from observe import correlation
+from observe import correlation, get_logger
 from observe.telemetry import HTTP_429, Throttle, ThrottledError, classify_throttle, parse_retry_after
 
 if TYPE_CHECKING:
     import aiohttp
 
+log = get_logger(__name__)
 MAX_FOLLOWED_PAGES = 10_000  # a source whose next_page never ends must not loop forever
 
 
@@ -199,6 +200,10 @@ class PaginatedJsonSource:
                     ) as resp:
                         status, retry_after = resp.status, resp.headers.get("Retry-After")
                         body = await resp.read()
+                        # one line per request, as httpx wrote it: the trace shows each page's answer
+                        v = resp.version
+                        answer = f"HTTP/{v.major}.{v.minor} {status} {resp.reason}" if v else f"{status}"
+                        log.info(f'HTTP Request: GET {resp.url} "{answer}"')
                 except TimeoutError as exc:
                     last = SourceError(f"{ref}: no answer within {ctx.timeout:g}s ({type(exc).__name__})")
                     continue
