@@ -28,10 +28,14 @@ def local(parsed: dict[str, Any], name: str) -> str:
     return next(str(e[name]) for e in parsed["locals"] if name in e)
 
 
-def statements(module_body: dict[str, Any]) -> dict[str, tuple[set[str], str]]:
-    """sid -> (actions, resources) of a module call's policy_statements expression."""
+def statements(parsed: dict[str, Any], module_body: dict[str, Any]) -> dict[str, tuple[set[str], str]]:
+    """sid -> (actions, resources) of a module call's policy_statements (inline or a local)."""
+    expr = str(module_body["policy_statements"])
+    named = re.fullmatch(r"\$\{local\.(\w+)\}", expr)
+    if named:
+        expr = local(parsed, named.group(1))
     out = {}
-    for sid, actions, resources in STATEMENT.findall(str(module_body["policy_statements"])):
+    for sid, actions, resources in STATEMENT.findall(expr):
         out[sid] = ({a.strip().strip('"') for a in actions.split(",")}, resources.strip())
     return out
 
@@ -61,8 +65,10 @@ def test_only_the_worker_gets_the_baselines_table_and_the_drift_actions() -> Non
 
 
 def test_the_worker_may_read_and_write_baseline_items_and_nothing_else_there() -> None:
-    calls = {name: body for _, name, body in rules.blocks(main_tf(), "module")}
-    worker = statements(calls["worker"])
+    parsed = main_tf()
+    calls = {name: body for _, name, body in rules.blocks(parsed, "module")}
+    worker = statements(parsed, calls["worker"])
+    assert "UpsertRecords" in worker, "the statements were found at all"
     on_baselines = {sid: s for sid, s in worker.items() if "baselines" in s[1]}
     assert on_baselines == {
         "DriftBaselines": (
@@ -70,7 +76,8 @@ def test_the_worker_may_read_and_write_baseline_items_and_nothing_else_there() -
             "aws_dynamodb_table.baselines.arn",
         )
     }
-    assert not any("baselines" in s[1] for s in statements(calls["scheduler"]).values())
+    scheduler = statements(parsed, calls["scheduler"])
+    assert "SendTasks" in scheduler and not any("baselines" in s[1] for s in scheduler.values())
 
 
 def test_outputs_name_the_baselines_table() -> None:
