@@ -238,8 +238,8 @@ def test_triage_queries_use_fields_observe_writes(observe_capture: Any, lambda_c
         out = process_sqs_batch(event, record)
         raise RuntimeError(f"{len(out['batchItemFailures'])} failed")
 
-    event = {"Records": [{"messageId": m, "body": "{}", "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs"}
-                         for m in ("m1", "m2")]}  # fmt: skip
+    shape = {"body": "{}", "attributes": {}, "messageAttributes": {}, "eventSource": "aws:sqs"}
+    event = {"Records": [{**shape, "messageId": m} for m in ("m1", "m2")]}
     with pytest.raises(RuntimeError):
         handler(event, lambda_context)
     written: set[str] = set()
