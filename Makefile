@@ -11,7 +11,7 @@ EXTRAS := otel,checks,ingest,auth,diagnostics,dev
 UV_VERSION := 0.13.9
 UV := UV_PROJECT_ENVIRONMENT=$(VENV) $(VENV)/bin/uv
 comma := ,
-UV_EXTRAS := $(addprefix --extra ,$(subst $(comma), ,$(EXTRAS)))
+UV_EXTRAS := $(addprefix --extra ,$(subst $(comma), ,$(EXTRAS))) --group release
 export CHECKPOINT_DISABLE := 1
 
 .PHONY: demo test install lint unit bench docs clean infra-static lock lock-check chromium report-shots
@@ -37,6 +37,7 @@ infra-static: install infra-terraform infra-checkov infra-workflows
 
 include mk/infra.mk
 include mk/lambda.mk
+include mk/release.mk
 
 install: $(VENV)/.installed node_modules/.installed
 
@@ -77,4 +78,4 @@ docs: install ## regenerate the generated parts of docs/
 	$(PY) -m dashboards build --out terraform/generated
 
 clean:
-	rm -rf $(VENV) .venv-checkov node_modules tests/infra/tools/node_modules .pytest_cache .mypy_cache .ruff_cache build
+	rm -rf $(VENV) .venv-checkov node_modules tests/infra/tools/node_modules .pytest_cache .mypy_cache .ruff_cache build dist

@@ -245,6 +245,33 @@ def module_layout(modules_dir: Path) -> list[str]:
     return bad
 
 
+def layout_assumptions(modules_dir: Path) -> list[str]:
+    """A module is consumed by pinned source from someone else's repository: it may name files only
+    under its own directory (path.module) and other modules only as siblings in the same package;
+    never path.root / path.cwd (the caller's layout) or a relative path out of the package."""
+    bad = []
+    siblings = {p.name for p in modules_dir.iterdir() if p.is_dir()}
+    for path in sorted(modules_dir.glob("*/*.tf")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = re.sub(r"\s*(#|//).*$", "", line) if not line.lstrip().startswith(("#", "//")) else ""
+            code = re.sub(r"\$\$\{[^}]*\}", "", code)  # $${...} is literal text, not an expression
+            source = re.match(r'\s*source\s*=\s*"([^"]+)"', code)
+            if source:
+                target = source.group(1)
+                if target.startswith(".") and not (target.startswith("../") and target[3:] in siblings):
+                    bad.append(f"{path}:{number}: module source {target} is not a sibling module")
+                continue
+            if re.search(r"\bpath\.(root|cwd)\b", code):
+                bad.append(f"{path}:{number}: path.root / path.cwd is the caller's layout")
+            if re.search(r"\.\./", code):
+                bad.append(f"{path}:{number}: a relative path out of the module")
+            for call in re.finditer(r"\b(file|templatefile|fileexists|filebase64)\(\s*([^,)]+)", code):
+                argument = call.group(2).strip()
+                if not (argument.startswith('"${path.module}/') or argument.startswith(("var.", "each."))):
+                    bad.append(f"{path}:{number}: {call.group(1)}({argument}) reads outside the module")
+    return bad
+
+
 # ---------------------------------------------------------------- workflow rules
 
 

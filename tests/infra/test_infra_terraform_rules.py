@@ -159,3 +159,25 @@ def test_module_layout_refuses_a_constraint_that_shuts_out_provider_6(tmp_path: 
     versions.write_text(text.replace('">= 5.100, < 7.0"', '"~> 5.70"'), encoding="utf-8")
     found = rules.module_layout(tmp_path / "modules")
     assert found == [f"{module}/versions.tf: aws provider version '~> 5.70' does not admit 6.62.0"]
+
+
+def test_modules_assume_nothing_of_this_repository() -> None:
+    assert rules.layout_assumptions(TERRAFORM / "modules") == []
+
+
+def test_the_layout_rule_notices_paths_of_this_repository(tmp_path: Path) -> None:
+    import shutil
+
+    modules = tmp_path / "modules"
+    shutil.copytree(TERRAFORM / "modules", modules, ignore=shutil.ignore_patterns(".terraform*", "tests"))
+    main = modules / "observability" / "main.tf"
+    text = main.read_text(encoding="utf-8")
+    text = text.replace('source   = "../alarm_specs"', 'source   = "../../modules/alarm_specs"')
+    text = text.replace(
+        'file("${path.module}/queries/errors.logsinsights")', 'file("${path.root}/../queries/errors.q")'
+    )
+    main.write_text(text, encoding="utf-8")
+    found = rules.layout_assumptions(modules)
+    assert any("module source ../../modules/alarm_specs is not a sibling module" in v for v in found)
+    assert any("path.root / path.cwd" in v for v in found)
+    assert any('file("${path.root}/../queries/errors.q") reads outside the module' in v for v in found)

@@ -23,7 +23,7 @@ def load(path: Path) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def workflows() -> dict[str, dict[str, Any]]:
     found = {p.name: load(p) for p in sorted(WORKFLOWS.glob("*.yml"))}
-    assert set(found) == {"ci.yml", "deploy.yml", "terraform.yml"}
+    assert set(found) == {"ci.yml", "deploy.yml", "release.yml", "terraform.yml"}
     return found
 
 

@@ -1,4 +1,4 @@
-# The dashboard/alarm JSON contract with dashboards/ (see docs/operations.md):
+# The dashboard/alarm JSON contract with `observe dashboards build` (the dashboards package):
 # - placeholders ${environment}, ${region}, ${namespace} and nothing else are substituted here;
 #   plain replace() rather than templatefile(), so a CloudWatch dynamic label such as ${LAST}
 #   in a dashboard body passes through untouched instead of failing as an unknown template key;

@@ -4,7 +4,7 @@ output "alarms" {
 
   precondition {
     condition     = length(local.errors) == 0
-    error_message = "Invalid alarm specs in ${var.alarms_file} (regenerate with `python -m dashboards build --out terraform/generated`, or fix dashboards/config.py):\n- ${join("\n- ", local.errors)}"
+    error_message = "Invalid alarm specs in ${var.alarms_file} (regenerate it with `observe dashboards build --out <dir>`, or fix the alarms in your observe configuration):\n- ${join("\n- ", local.errors)}"
   }
 }
 

@@ -1,10 +1,10 @@
 variable "alarms_file" {
   type        = string
-  description = "Path to a <pipeline>.alarms.json written by `python -m dashboards build` (a JSON list of alarm specs)."
+  description = "Path to a <pipeline>.alarms.json written by `observe dashboards build --out <dir>` (a JSON list of alarm specs)."
 
   validation {
     condition     = endswith(var.alarms_file, ".json")
-    error_message = "alarms_file must be a .json file written by `python -m dashboards build --out terraform/generated`."
+    error_message = "alarms_file must be a .json file written by `observe dashboards build --out <dir>`."
   }
 }
 

@@ -17,7 +17,7 @@ locals {
   parameter_arns       = [for n in values(var.ssm_parameters) : "${local.parameter_arn_prefix}${n}"]
   ssm_key_arn          = var.ssm_kms_key_arn != null ? var.ssm_kms_key_arn : data.aws_kms_alias.ssm[0].target_key_arn
 
-  # The chain's contract (pipelines/auth/config.py).
+  # The chain's contract (module pipelines.auth.config).
   auth_env = merge(var.extra_environment, {
     SINGPASS_MODE        = var.singpass_mode
     SINGPASS_ISSUER      = var.singpass_issuer
@@ -30,7 +30,7 @@ locals {
     REPLAY_TABLE         = local.replay_guard ? aws_dynamodb_table.replay[0].name : ""
   })
 
-  # Every function loads the three keys at cold start (pipelines/auth/runtime.py): exactly these
+  # Every function loads the three keys at cold start (module pipelines.auth.runtime): exactly these
   # parameters, and the key only when SSM asks for it on behalf of one of them.
   key_statements = [
     {

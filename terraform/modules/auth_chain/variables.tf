@@ -102,7 +102,7 @@ variable "replay_guard" {
 
 variable "extra_environment" {
   type        = map(string)
-  description = "Further settings of the chain (SINGPASS_SCOPE, SESSION_TTL_SECONDS, POST_LOGIN_REDIRECT, ...; see pipelines/auth/config.py)."
+  description = "Further settings of the chain (SINGPASS_SCOPE, SESSION_TTL_SECONDS, POST_LOGIN_REDIRECT, ...; see the module pipelines.auth.config)."
   default     = {}
 }
 

@@ -9,7 +9,7 @@ locals {
   bucket_name        = "${var.name_prefix}-backup-${data.aws_caller_identity.current.account_id}"
   landing_arn        = var.landing_bucket_name == null ? null : "arn:${local.partition}:s3:::${var.landing_bucket_name}"
 
-  # The pipeline contract (pipelines/ingest/config.py); ENVIRONMENT etc. come from observed_lambda.
+  # The pipeline contract (module pipelines.ingest.config); ENVIRONMENT etc. come from observed_lambda.
   pipeline_env = merge(var.extra_environment, {
     SOURCE_URL    = var.source_url
     SOURCE_NAME   = var.source_name

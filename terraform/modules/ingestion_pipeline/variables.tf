@@ -78,7 +78,7 @@ variable "drift_actions" {
 
 variable "extra_environment" {
   type        = map(string)
-  description = "Further pipeline settings for both functions (VERSION_KIND, FETCH_CONCURRENCY, PAGES_PER_TASK, ...; see pipelines/ingest/config.py)."
+  description = "Further pipeline settings for both functions (VERSION_KIND, FETCH_CONCURRENCY, PAGES_PER_TASK, ...; see the module pipelines.ingest.config)."
   default     = {}
 }
 

@@ -221,7 +221,7 @@ resource "aws_config_config_rule" "log_retention" {
   count = var.enforce_retention_with_config ? 1 : 0
 
   name        = "${var.name_prefix}-log-retention"
-  description = "Log groups must keep logs at least ${var.retention_days} days (docs/operations.md); Terraform sets retention on every group it creates."
+  description = "Log groups must keep logs at least ${var.retention_days} days; Terraform sets retention on every group it creates."
 
   source {
     owner             = "AWS"

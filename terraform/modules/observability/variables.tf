@@ -35,11 +35,11 @@ variable "pipelines" {
     dashboard_file = string
     alarms_file    = string
   }))
-  description = "Per pipeline, the files `python -m dashboards build --out terraform/generated` wrote: <pipeline>.dashboard.json and <pipeline>.alarms.json."
+  description = "Per pipeline, the files `observe dashboards build --out <dir>` wrote: <pipeline>.dashboard.json and <pipeline>.alarms.json. Paths are read from the directory terraform runs in: give them as \"$${path.root}/<dir>/<pipeline>.dashboard.json\"."
 
   validation {
     condition     = alltrue([for p in values(var.pipelines) : endswith(p.dashboard_file, ".dashboard.json") && endswith(p.alarms_file, ".alarms.json")])
-    error_message = "pipelines.*: dashboard_file must end in .dashboard.json and alarms_file in .alarms.json (run `python -m dashboards build --out terraform/generated`)."
+    error_message = "pipelines.*: dashboard_file must end in .dashboard.json and alarms_file in .alarms.json (as `observe dashboards build --out <dir>` writes them)."
   }
 }
 
