@@ -9,8 +9,9 @@ terraform/modules plus the roots terraform/live and terraform/bootstrap:
   mirror only. Elsewhere (GitHub Actions) init is the normal registry download, into the cache.
 - `terraform validate -json`: errors fail, and so does any deprecation warning (the modules must be
   clean on every provider version they admit).
-- `terraform test` for the suites in <dir>/tests. A suite named after a workspace (dev, stg, prd)
-  runs with TF_WORKSPACE set to it, so a root's per-environment settings are planned as deployed.
+- `terraform test` for the suites in <dir>/tests. The suite tests/workspaces.tftest.hcl runs once
+  per workspace (TF_WORKSPACE=dev, stg, prd), so a root's per-environment settings are planned as
+  deployed.
 
 Directories run two at a time (the machine's cores; TF_JOBS overrides): most of the time goes into
 the AWS provider loading its schema, once per validate and once per test suite.
@@ -208,13 +209,16 @@ class Result:
         return sum(s for _, s in self.steps)
 
 
+WORKSPACES_SUITE = "workspaces.tftest.hcl"
+
+
 def suites(directory: Path) -> list[tuple[str | None, list[str]]]:
-    """(workspace, filter files) per terraform test invocation: workspace-named suites alone, the
-    rest together."""
+    """(workspace, filter files) per terraform test invocation: tests/workspaces.tftest.hcl once
+    in each workspace (dev, stg, prd), the other suites together, without a workspace."""
     files = sorted(p.relative_to(directory).as_posix() for p in (directory / "tests").glob("*.tftest.hcl"))
-    named = {f: Path(f).name.split(".")[0] for f in files}
-    runs: list[tuple[str | None, list[str]]] = [(ws, [f]) for f, ws in named.items() if ws in ENVIRONMENTS]
-    rest = [f for f, ws in named.items() if ws not in ENVIRONMENTS]
+    per_workspace = [f for f in files if Path(f).name == WORKSPACES_SUITE]
+    rest = [f for f in files if f not in per_workspace]
+    runs: list[tuple[str | None, list[str]]] = [(ws, per_workspace) for ws in ENVIRONMENTS if per_workspace]
     if rest:
         runs.append((None, rest))
     return runs
