@@ -1,17 +1,33 @@
 """The metric factory: dashboard metric arrays and alarm metric specs from the catalogue.
 
 Knows names, units, dimensions and statistics; knows nothing about layout. Every name goes
-through :func:`observe.catalogue.get`, so a metric that is not catalogued cannot be drawn.
+through :func:`observe.catalogue.get`, so a metric that is not catalogued cannot be drawn. Every
+metric row and expression carries its unit (:func:`unit_of`), so the monitoring layer can keep one
+unit per axis and the validator can check it.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from observe import catalogue
 
 NAMESPACE = "${namespace}"
 ENVIRONMENT = "${environment}"
+#: observe's own per-invocation metrics the error rate is made of.
+ERRORS, DURATION = "Errors", "Duration"
+#: The metric-math pseudo-metric alarms and widgets use for the error rate.
+ERROR_RATE = "ErrorRate"
+#: Units of what is not a catalogued metric: the error rate expression (its ids start with ``rate``).
+EXPRESSION_UNITS = {"rate": "Percent"}
+
+
+def unit_of(name: str) -> str:
+    """The unit of a catalogued metric, or of the error rate (``Percent``)."""
+    if name == ERROR_RATE:
+        return "Percent"
+    return catalogue.get(name).unit
 
 
 def dims(pipeline: str, service: str, **extra: str) -> dict[str, str]:
@@ -28,9 +44,13 @@ def metric(
     label: str | None = None,
     id: str | None = None,
     visible: bool = True,
+    right: bool = False,
     **extra: str,
 ) -> list[Any]:
-    """A dashboard metric array ``[ns, name, dim, value, ..., {options}]`` for a catalogued metric."""
+    """A dashboard metric array ``[ns, name, dim, value, ..., {options}]`` for a catalogued metric.
+
+    ``right`` draws it on the right-hand axis (for a second unit on one widget).
+    """
     definition = catalogue.get(name)
     undeclared = set(extra) - set(definition.dimensions)
     if undeclared:
@@ -43,21 +63,40 @@ def metric(
         options["id"] = id
     if not visible:
         options["visible"] = False
+    if right:
+        options["yAxis"] = "right"
     row.append(options)
     return row
 
 
-def search(name: str, pipeline: str, breakdown: str, stat: str = "Sum", period: int = 300) -> dict[str, Any]:
-    """A SEARCH expression that draws one line per value of an extra dimension (reason, check...).
+def _quoted(term: str) -> str:
+    """A SEARCH schema term in double quotes (namespaces and names with ``.`` ``-`` ``#`` ``:`` need them)."""
+    return '"' + term.replace('"', '\\"') + '"'
 
-    Values such as failure reasons are not known ahead, so the breakdown is found at view time.
+
+def search(
+    name: str,
+    pipeline: str,
+    breakdown: str,
+    *,
+    service: str,
+    stat: str = "Sum",
+    period: int = 300,
+    id: str | None = None,
+) -> dict[str, Any]:
+    """A SEARCH expression drawing one line per value of an extra dimension (reason, check...) of one
+    service: values such as failure reasons are not known ahead, so the breakdown is found at view time.
+
+    The namespace and every dimension name are quoted in the schema; the search names the
+    service, the pipeline and the environment, so it never gathers another service's lines.
     """
     definition = catalogue.get(name)
     if breakdown not in definition.dimensions:
         raise ValueError(f"{name} has no dimension {breakdown!r} in the catalogue")
-    schema = ",".join([NAMESPACE, *catalogue.STANDARD_DIMENSIONS, breakdown])
-    query = f'{{{schema}}} MetricName="{name}" pipeline="{pipeline}" environment="{ENVIRONMENT}"'
-    return {"expression": f"SEARCH('{query}', '{stat}', {period})", "label": "", "id": f"s_{name.lower()}"}
+    schema = ",".join(_quoted(t) for t in [NAMESPACE, *catalogue.STANDARD_DIMENSIONS, breakdown])
+    filters = f'MetricName="{name}" service="{service}" pipeline="{pipeline}" environment="{ENVIRONMENT}"'
+    ident = id or f"s_{re.sub(r'[^a-z0-9]', '_', (name + '_' + service).lower())}"
+    return {"expression": f"SEARCH('{{{schema}}} {filters}', '{stat}', {period})", "label": "", "id": ident}
 
 
 def alarm_metric(name: str, pipeline: str, service: str, stat: str, period: int) -> dict[str, Any]:
@@ -74,6 +113,9 @@ def alarm_metric(name: str, pipeline: str, service: str, stat: str, period: int)
     else:
         spec["statistic"] = stat
     return spec
+
+
+RATE_EXPRESSION = "IF({inv} > 0, 100 * {err} / {inv}, 0)"
 
 
 def error_rate_queries(pipeline: str, service: str, period: int) -> list[dict[str, Any]]:
@@ -93,12 +135,36 @@ def error_rate_queries(pipeline: str, service: str, period: int) -> list[dict[st
         }
 
     return [
-        q("errors", "Errors", "Sum"),
-        q("invocations", "Duration", "SampleCount"),
+        q("errors", ERRORS, "Sum"),
+        q("invocations", DURATION, "SampleCount"),
         {
             "id": "rate",
-            "expression": "IF(invocations > 0, 100 * errors / invocations, 0)",
+            "expression": RATE_EXPRESSION.format(inv="invocations", err="errors"),
             "label": f"{service} error rate (%)",
             "return_data": True,
         },
+    ]
+
+
+def error_rate_rows(pipeline: str, service: str, n: int) -> list[list[Any]]:
+    """Dashboard rows for one service's error rate (%): the expression and its two hidden metrics."""
+    err, inv, rate = f"errors{n}", f"invocations{n}", f"rate{n}"
+    return [
+        [
+            {
+                "expression": RATE_EXPRESSION.format(inv=inv, err=err),
+                "label": f"{service} error rate (%)",
+                "id": rate,
+            }
+        ],
+        metric(ERRORS, pipeline, service, stat="Sum", id=err, visible=False, label=f"{service} errors"),
+        metric(
+            DURATION,
+            pipeline,
+            service,
+            stat="SampleCount",
+            id=inv,
+            visible=False,
+            label=f"{service} invocations",
+        ),
     ]

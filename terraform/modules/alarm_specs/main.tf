@@ -76,9 +76,13 @@ locals {
   # Grouped first so a duplicate name is reported by the check above rather than as a raw HCL error.
   alarms = { for k, group in { for a in local.normalised : a.key => a... } : k => group[0] }
 
-  dashboard_text = var.dashboard_file == null ? null : replace(replace(replace(file(var.dashboard_file),
+  # The dashboard also names the alarms it shows (by ARN) and the log groups its log widgets query.
+  alarm_arn_prefix = "arn:${var.partition}:cloudwatch:${var.region}:${var.account_id}:alarm:${var.name_prefix == "" ? "" : "${var.name_prefix}-"}"
+  dashboard_text = var.dashboard_file == null ? null : replace(replace(replace(replace(replace(file(var.dashboard_file),
     "$${environment}", var.environment),
     "$${region}", var.region),
-  "$${namespace}", var.namespace)
+    "$${namespace}", var.namespace),
+    "$${alarm_arn_prefix}", local.alarm_arn_prefix),
+  "$${log_group_prefix}", var.log_group_prefix)
   dashboard_ok = local.dashboard_text == null ? true : can(jsondecode(local.dashboard_text).widgets)
 }

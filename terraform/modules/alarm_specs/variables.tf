@@ -62,3 +62,31 @@ variable "severities" {
   description = "Severities an alarm may have; each maps to one SNS topic in the observability module."
   default     = ["critical", "warning", "info"]
 }
+
+variable "account_id" {
+  type        = string
+  description = "The account the alarms live in, for the dashboard's alarm-status widget ($${alarm_arn_prefix})."
+  default     = ""
+
+  validation {
+    condition     = can(regex("^([0-9]{12})?$", var.account_id))
+    error_message = "account_id must be a 12-digit AWS account id (or empty)."
+  }
+}
+
+variable "partition" {
+  type        = string
+  description = "The AWS partition of the alarm ARNs (aws, aws-cn, aws-us-gov)."
+  default     = "aws"
+}
+
+variable "log_group_prefix" {
+  type        = string
+  description = "What comes before a service's name in its log group's name, for the dashboard's log widgets ($${log_group_prefix})."
+  default     = "/aws/lambda/"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_./#-]*$", var.log_group_prefix))
+    error_message = "log_group_prefix may hold letters, digits and _ . / # - only."
+  }
+}

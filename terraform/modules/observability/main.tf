@@ -22,6 +22,10 @@ module "specs" {
   namespace      = var.namespace
   name_prefix    = var.alarm_name_prefix
   severities     = var.severities
+  # for the dashboard: the alarm-status widget's ARNs, the log widgets' groups (functions are <prefix>-<service>)
+  account_id       = local.account_id
+  partition        = local.partition
+  log_group_prefix = coalesce(var.log_group_prefix, "/aws/lambda/${var.name_prefix}-")
 }
 
 locals {

@@ -101,3 +101,9 @@ variable "tags" {
   description = "Tags for every resource."
   default     = {}
 }
+
+variable "log_group_prefix" {
+  type        = string
+  description = "What comes before a service's name in its log group's name (default /aws/lambda/<name_prefix>-), for the dashboards' log widgets."
+  default     = null
+}

@@ -66,6 +66,26 @@ run "sample_is_normalised_and_substituted" {
   }
 }
 
+run "dashboard_names_its_alarms_and_log_groups" {
+  command = plan
+
+  variables {
+    alarms_file      = "../../../tests/infra/fixtures/ingest.alarms.json"
+    dashboard_file   = "../../../tests/infra/fixtures/status.dashboard.json"
+    account_id       = "123456789012"
+    log_group_prefix = "/aws/lambda/pipelines-stg-"
+  }
+
+  assert {
+    condition     = jsondecode(output.dashboard_body).widgets[0].properties.alarms[0] == "arn:aws:cloudwatch:ap-southeast-1:123456789012:alarm:pipelines-ingest-worker-Throttles-stg"
+    error_message = "the alarm-status widget names each alarm by its full ARN, prefix included"
+  }
+  assert {
+    condition     = jsondecode(output.dashboard_body).widgets[1].properties.query == "SOURCE '/aws/lambda/pipelines-stg-ingest-worker' | fields @timestamp"
+    error_message = "the log widget queries the service's log group"
+  }
+}
+
 run "bad_severity" {
   command = plan
   variables {
