@@ -402,6 +402,15 @@ def test_a_mixed_batch_is_refused_before_any_record_runs() -> None:
     assert not calls
 
 
+def test_hand_built_records_without_an_event_source_are_taken_by_their_shape() -> None:
+    seen = []
+    process_sqs_batch({"Records": [{"messageId": "m1", "body": "{}"}]}, seen.append)
+    process_kinesis_batch({"Records": [{"kinesis": {"sequenceNumber": "7"}}]}, seen.append)
+    assert len(seen) == 2
+    with pytest.raises(BatchKindError, match=r"Records\[0\]\.eventSource is None"):
+        process_sqs_batch({"Records": [{"kinesis": {"sequenceNumber": "7"}}]}, seen.append)
+
+
 def test_a_record_without_its_id_is_refused() -> None:
     event = fixture("sqs_batch")
     del event["Records"][1]["messageId"]
