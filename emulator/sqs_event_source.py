@@ -201,6 +201,18 @@ class SqsEventSource:
 
         return queue_depth(self.sqs, self.queue_url)
 
+    def empty(self) -> bool:
+        """Whether the queue holds nothing, visible or in flight.
+
+        moto counts the visible and the in-flight messages at two instants, so a message whose
+        visibility timeout ends between them is in neither count: a zero must be seen twice, a
+        moment apart, before the queue is taken as drained.
+        """
+        if self.depth():
+            return False
+        time.sleep(0.05)
+        return self.depth() == 0
+
     def run_until_empty(
         self,
         *,
@@ -217,7 +229,7 @@ class SqsEventSource:
         while time.monotonic() < deadline:
             batch = self.gather()
             if not batch:
-                if self.depth() == 0:
+                if self.empty():
                     return self.stats
                 time.sleep(poll_wait)  # the rest is in flight: wait for visibility timeouts
                 continue
