@@ -43,7 +43,8 @@ _NOT, _SECRET, _CODE, _KEYMAT, _STRICT = 0, 1, 2, 3, 4
 #: Words that make a key sensitive wherever they stand in it (``db_password``, ``x_auth_token``).
 SECRET_WORDS: frozenset[str] = frozenset(
     {
-        "password", "passwd", "pwd", "passphrase", "passcode", "secret", "secrets", "token", "tokens",
+        "password", "passwd", "pwd", "pass", "pw", "passphrase", "passcode", "secret", "secrets", "token",
+        "tokens", "authorisation",
         "cookie", "cookies", "authorization", "auth", "credential", "credentials", "creds", "nric",
         "uinfin", "apikey", "privatekey", "assertion", "verifier", "signature", "sig", "otp", "totp",
         "hotp", "pin", "dpop", "jwt", "jwe", "jws", "bearer", "session", "sessionid", "csrf", "xsrf",
@@ -262,9 +263,13 @@ def _bound(notchars: str, width: int) -> str:
 
 
 _NRIC = re.compile(r"[STFGMstfgm]\d{7}[A-Za-z](?![A-Za-z0-9])" + _bound("A-Za-z0-9", 9), re.A)
-_E164 = re.compile(r"\+" + _bound(r"\w+", 1) + r"[1-9](?:[ -]?\d){6,14}(?!\w)", re.A)
+_E164 = re.compile(
+    r"(?:\+" + _bound(r"\w+", 1) + r"|%2[Bb]" + _bound(r"\w+", 3) + r")[1-9](?:(?:[ -]|%20)?\d){6,14}(?!\w)",
+    re.A,
+)
 _SG_PHONE = re.compile(
-    r"[689]\d{3}(?=[ -]?\d{4}(?![\w-])(?![.,]\d))" + _bound(r"\w+./-", 4) + r"[ -]?\d{4}", re.A
+    r"[689]\d{3}(?=(?:[ -]|%20)?\d{4}(?![\w-])(?![.,]\d))" + _bound(r"\w+./-", 4) + r"(?:[ -]|%20)?\d{4}",
+    re.A,
 )
 _JWT = re.compile(r"eyJ" + _bound(r"A-Za-z0-9_-", 3) + r"[A-Za-z0-9_-]*+(?:\.[A-Za-z0-9_-]*+){1,4}+")
 _PEM = re.compile(
@@ -282,10 +287,26 @@ _AWS_KEY = re.compile(r"(?:AKIA|ASIA)(?<![A-Z0-9]....)[A-Z0-9]{16}(?![A-Z0-9])")
 _KNOWN_TOKEN = re.compile(
     r"(?:gh[pousr]_" + _bound("A-Za-z0-9", 4) + r"[A-Za-z0-9]{30,255}"
     r"|github_pat_" + _bound("A-Za-z0-9", 11) + r"[A-Za-z0-9_]{30,255}"
+    r"|glpat-" + _bound("A-Za-z0-9", 6) + r"[A-Za-z0-9_-]{20,255}"
     r"|xox[abposr]-" + _bound("A-Za-z0-9", 5) + r"[A-Za-z0-9-]{10,255}"
     r"|sk_(?:live|test)_" + _bound("A-Za-z0-9", 8) + r"[A-Za-z0-9]{16,255}"
     r"|rk_(?:live|test)_" + _bound("A-Za-z0-9", 8) + r"[A-Za-z0-9]{16,255}"
+    r"|whsec_" + _bound("A-Za-z0-9", 6) + r"[A-Za-z0-9]{24,255}"
+    r"|sk-" + _bound("A-Za-z0-9", 3) + r"(?:proj-)?[A-Za-z0-9_-]{32,255}"
+    r"|npm_" + _bound("A-Za-z0-9", 4) + r"[A-Za-z0-9]{36}"
+    r"|GOCSPX-" + _bound("A-Za-z0-9", 7) + r"[A-Za-z0-9_-]{20,64}"
     r"|AIza" + _bound("A-Za-z0-9", 4) + r"[A-Za-z0-9_-]{35}(?![A-Za-z0-9_-]))"
+)
+# An AWS secret access key has no prefix: 40 base64 characters standing alone, with upper and lower
+# case letters and digits (a SHA-1 is lower-case hex; longer runs such as receipt handles are not it).
+_AWS_SECRET = re.compile(
+    r"[A-Za-z0-9/+](?<![A-Za-z0-9/+=_-].)(?<![A-Za-z0-9/+=]\n.)(?<![A-Za-z0-9/+=]\\n.)"
+    r"[A-Za-z0-9/+]{39}(?![A-Za-z0-9/+=_-])"
+)  # not a line of a base64 block (a certificate's last line can be 40 characters)
+# ``--client-secret value`` on a command line: the name, a space, the value.
+_FLAG = re.compile(r"--([A-Za-z][A-Za-z0-9_-]{0,63})[ \t]++([^\s\"']{1,4096})", re.A)
+_SG_PREFIXED = re.compile(
+    r"65" + _bound(r"\w+./-", 2) + r"[ -]?[689]\d{3}[ -]?\d{4}(?![\w-])(?![.,]\d)", re.A
 )
 _SCHEME = re.compile(
     r"[BbDd](?:(?<=[Bb])(?i:earer)" + _bound("A-Za-z0-9_", 6)
@@ -306,26 +327,70 @@ _DIGITS4 = re.compile(r"[0-9][0-9]{3}")
 
 MARKERS: dict[str, str] = {
     k: f"[REDACTED:{k}]"
-    for k in ("nric", "email", "jwt", "bearer", "pem", "private_key", "aws_key", "token", "phone")
+    for k in (
+        "nric",
+        "email",
+        "jwt",
+        "bearer",
+        "pem",
+        "private_key",
+        "aws_key",
+        "aws_secret",
+        "token",
+        "phone",
+    )
 }
 
 
-def _credential_like(tok: str) -> bool:
-    """Whether the word after Bearer/DPoP/Basic is a credential and not prose ("basic validation")."""
-    if any(c.isdigit() or c in "+/=_~" for c in tok) or len(tok) >= 20:
+#: Words that follow "basic"/"bearer"/"dpop" in prose ("basic validation", "bearer token", "DPoP proof").
+PROSE_AFTER_SCHEME: frozenset[str] = frozenset(
+    {
+        "of", "token", "tokens", "auth", "authentication", "authorization", "authorisation", "scheme",
+        "header", "headers", "realm", "validation", "validations", "check", "checks", "setup", "usage",
+        "information", "configuration", "credentials", "credential", "access", "proof", "proofs",
+        "nonce", "binding", "bound", "requirements", "functionality", "implementation", "example",
+        "examples", "understanding", "principles", "structure", "operations", "permissions",
+    }
+)  # fmt: skip
+_DETERMINERS = frozenset(
+    {"the", "a", "an", "this", "that", "its", "his", "her", "their", "our", "your", "any"}
+)
+_WORD_LIKE = re.compile(r"(?:[a-z]+|[A-Z][a-z]+)[.,]?", re.A)
+
+
+def _credential_like(tok: str, before: str) -> bool:
+    """Whether the word after Bearer/DPoP/Basic is a credential and not prose: prose is a plain word
+    (lower-case or capitalised letters) that is short, or one of :data:`PROSE_AFTER_SCHEME`, or that
+    follows a determiner ("the bearer of", "basic validation", "Basic Auth")."""
+    if not _WORD_LIKE.fullmatch(tok):
         return True
-    if any(c.isupper() for c in tok[1:]) and any(c.islower() for c in tok):
-        return True
-    return len(tok) >= 12 and ("." in tok or "-" in tok)
+    word = tok.rstrip(".,").lower()
+    if len(word) <= 10 or word in PROSE_AFTER_SCHEME:
+        return False
+    return before.rsplit(None, 1)[-1].lower() not in _DETERMINERS if before.strip() else True
 
 
 def _scheme_sub(m: re.Match[str]) -> str:
     tok = m.group(1)
     if tok.endswith("=") and m.string[m.end() : m.end() + 1] in ('"', "'"):
         return m.group(0)  # an auth-param such as realm="x", not a token68
-    if not _credential_like(tok):
+    if not _credential_like(tok, m.string[max(0, m.start() - 16) : m.start()]):
         return m.group(0)
     return MARKERS["bearer"]
+
+
+def _aws_secret_sub(m: re.Match[str]) -> str:
+    v = m.group(0)
+    if any(c.isupper() for c in v) and any(c.islower() for c in v) and any(c.isdigit() for c in v):
+        return MARKERS["aws_secret"]
+    return v
+
+
+def _flag_sub(m: re.Match[str]) -> str:
+    kind = _kind(m.group(1))
+    if not kind or _readable_text(m.group(2), kind):
+        return m.group(0)
+    return f"--{m.group(1)} {MASK}"
 
 
 def _dsn_sub(m: re.Match[str]) -> str:
@@ -393,6 +458,7 @@ _SCHEMES = frozenset(
 _LINE_SCHEMES = frozenset({"aws4-hmac-sha256", "digest", "oauth", "hmac"})
 _LINE_NAMES_REV = frozenset({"eikooc", "eikooc-tes", "eikooc_tes", "eikooctes", "seikooc"})
 _name_cache: dict[str, int] = {}
+_JWK_PRIVATE_REV = frozenset({"d", "p", "q", "pd", "qd", "iq", "k", "htn"})  # reversed: dp, dq, qi, oth
 
 
 def _name_kind(raw_rev: str, lead: str, sep: str) -> int:
@@ -495,6 +561,7 @@ def _pairs(s: str) -> str:
     n = len(s)
     hits: list[tuple[int, str, str, int]] = []  # (end of separator, separator, name reversed, kind)
     cache = _name_cache
+    jwk_text = "kty" in s  # JSON text of a JWK: its private members by their bare names
     for m in _PAIR_REV.finditer(s[::-1]):
         sep, close, raw, lead = m.groups()
         key = raw + lead + sep if lead else raw
@@ -504,6 +571,8 @@ def _pairs(s: str) -> str:
             if len(cache) >= 8192:
                 cache.clear()
             cache[key] = kind
+        if jwk_text and not kind and raw in _JWK_PRIVATE_REV:
+            kind = _KEYMAT
         if kind and (close or sep != ","):  # a bare comma separates words; ('name', 'value') pairs
             hits.append((n - m.start(), sep, raw, kind))
     if not hits:
@@ -670,6 +739,8 @@ def scan(s: str) -> str:
     if "AKIA" in s or "ASIA" in s:
         s = _AWS_KEY.sub(MARKERS["aws_key"], s)
     s = _KNOWN_TOKEN.sub(MARKERS["token"], s)
+    if len(s) >= 40:
+        s = _AWS_SECRET.sub(_aws_secret_sub, s)
     s = _DER.sub(MARKERS["private_key"], s)
     if "://" in s:
         s = _DSN.sub(_dsn_sub, s)
@@ -677,13 +748,16 @@ def scan(s: str) -> str:
         s = _emails(s)
     if _DIGITS4.search(s) is not None:
         s = _NRIC.sub(MARKERS["nric"], s)
-        if "+" in s:
+        if "+" in s or "%2" in s:
             s = _E164.sub(MARKERS["phone"], s)
+        s = _SG_PREFIXED.sub(MARKERS["phone"], s)
         s = _SG_PHONE.sub(MARKERS["phone"], s)
     for _, rx, marker in _custom:
         s = rx.sub(marker, s)
     if "=" in s or ":" in s or "%3" in s or ("," in s and ("'" in s or '"' in s)):
         s = _pairs(s)
+    if "--" in s:
+        s = _FLAG.sub(_flag_sub, s)
     return s
 
 

@@ -96,10 +96,13 @@ email = st.builds(
     st.text(string.ascii_lowercase, min_size=2, max_size=10),
     st.sampled_from(["com", "sg", "gov.sg", "io"]),
 )
+# A token with a digit in it: after "Bearer" a plain word is read as prose ("the bearer of this"), by
+# design (see test_redact_nets.test_the_over_redaction_list_of_the_issue).
 bearer = st.builds(
-    lambda kind, tok: f"{kind} {tok}",
+    lambda kind, tok, digit: f"{kind} {tok[:5]}{digit}{tok[5:]}",
     st.sampled_from(["Bearer", "bearer", "DPoP"]),
     st.text(b64url + ".~+/", min_size=12, max_size=40),
+    st.sampled_from(string.digits),
 )
 pem = st.builds(
     lambda body: f"-----BEGIN PRIVATE KEY-----\n{body}\n-----END PRIVATE KEY-----",
