@@ -24,7 +24,7 @@ pytestmark = pytest.mark.integration
 
 
 class _Echo(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 - the http.server API
+    def do_GET(self) -> None:
         body = json.dumps({"access_token": self.headers.get("X-Echo", ""), "ok": True}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
