@@ -124,7 +124,18 @@ def normalise_key(key: str) -> str:
     return _NON_ALNUM.sub("_", k.lower()).strip("_")
 
 
+#: Every sensitive key contains one of these (lower-cased): a name without any is decided at once.
+_HINT = re.compile(
+    "pass|pw|secret|token|cookie|auth|cred|nric|uinfin|key|assert|verif|sig|otp|pin|dpop|jw|bearer|sess"
+    "|sid|csrf|xsrf|cek|saml|ssn|code|cvv|cvc|csc|fin"
+)
+
+
 def _kind_of(key: str) -> int:
+    if not _user_keys:
+        low = key[:128].lower()
+        if _HINT.search(low) is None:
+            return _KEYMAT if low.strip("_-. ") in _KEYMAT_NAMES else _NOT
     norm = normalise_key(key)
     if not norm:
         return _NOT
@@ -473,6 +484,8 @@ def _name_kind(raw_rev: str, lead: str, sep: str) -> int:
     name = name.lstrip("0123456789.-")
     if not name or name == "REDACTED":
         return _NOT
+    if not _user_keys and len(name) > 2 and _HINT.search(name.lower()) is None:
+        return _NOT  # most names in text (and values before a comma): decided without the key cache
     return _kind(name)
 
 
@@ -489,10 +502,14 @@ def _close_quote(s: str, start: int, q: str) -> int:
 
 
 def _balanced_end(s: str, j: int) -> int:
+    """The end of the JSON-like container opening at ``j`` (or of the text: past 4096 brackets and
+    quotes the rest is masked rather than walked further)."""
     depth = 0
     in_str = False
     esc = False
-    for m in _BRACKETS.finditer(s, j):
+    for seen, m in enumerate(_BRACKETS.finditer(s, j)):
+        if seen > 4096:
+            break
         c = m.group(0)
         if esc:
             esc = False

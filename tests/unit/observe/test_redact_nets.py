@@ -457,3 +457,21 @@ def test_bad_keys_are_refused(rules) -> None:
     with pytest.raises(RedactionRuleError, match="non-empty field name"):
         rules(keys=["ok", "--"])
     assert redact._user_keys == set()
+
+
+def test_docs_list_every_rule() -> None:
+    """docs/logging.md names every built-in word, qualifier, pagination word, public JWK member and marker."""
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[3] / "docs" / "logging.md").read_text(encoding="utf-8")
+    groups = {
+        "secret words": redact.SECRET_WORDS | redact._STRICT_WORDS,
+        "whole keys": redact._ALWAYS,
+        "key qualifiers": redact._KEY_QUALIFIERS,
+        "code qualifiers": redact._CODE_QUALIFIERS,
+        "pagination": redact.PAGINATION_WORDS,
+        "JWK public members": redact.JWK_PUBLIC,
+        "markers": set(redact.MARKERS.values()),
+    }
+    missing = {name: sorted(w for w in words if f"`{w}`" not in doc) for name, words in groups.items()}
+    assert not any(missing.values()), missing
