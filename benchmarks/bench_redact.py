@@ -195,6 +195,7 @@ def adversarial() -> dict[str, Callable[[int], str]]:
         "DSN-like `://a:`": rep("://a:"),
         "`token={[` brackets": rep("token={["),
         "`'a', ` pairs": rep("'a', "),
+        "`<password>x ` unclosed XML": rep("<password>x "),
         "`MIIE` (DER-like)": rep("MIIE"),
         "spaces": rep(" "),
         "non-ASCII `é`": rep("é"),

@@ -314,6 +314,8 @@ _AWS_SECRET = re.compile(
     r"[A-Za-z0-9/+](?<![A-Za-z0-9/+=_-].)(?<![A-Za-z0-9/+=]\n.)(?<![A-Za-z0-9/+=]\\n.)"
     r"[A-Za-z0-9/+]{39}(?![A-Za-z0-9/+=_-])"
 )  # not a line of a base64 block (a certificate's last line can be 40 characters)
+# ``<password>value</password>`` (XML and SOAP bodies, ``<wsse:Password Type="...">``).
+_XML = re.compile(r"<([A-Za-z_][\w.:-]{0,63})(?:\s[^<>]{0,512})?>([^<]{1,8192}+)</\1\s*>", re.A)
 # ``--client-secret value`` on a command line: the name, a space, the value.
 _FLAG = re.compile(r"--([A-Za-z][A-Za-z0-9_-]{0,63})[ \t]++([^\s\"']{1,4096})", re.A)
 _SG_PREFIXED = re.compile(
@@ -395,6 +397,14 @@ def _aws_secret_sub(m: re.Match[str]) -> str:
     if any(c.isupper() for c in v) and any(c.islower() for c in v) and any(c.isdigit() for c in v):
         return MARKERS["aws_secret"]
     return v
+
+
+def _xml_sub(m: re.Match[str]) -> str:
+    kind = _kind(m.group(1))
+    if not kind or _readable_text(m.group(2).strip(), kind):
+        return m.group(0)
+    a, b = m.span(2)
+    return m.string[m.start() : a] + MASK + m.string[b : m.end()]
 
 
 def _flag_sub(m: re.Match[str]) -> str:
@@ -528,8 +538,25 @@ def _balanced_end(s: str, j: int) -> int:
 
 _VALUE = re.compile(
     r"[ \t]*+(?:(?P<nl>\r?\n[ \t]*+)?)"
-    r"(?:(?P<q>[bu]?\\{0,3}[\"'])|(?P<open>[{\[])|(?P<tok>[^\s&;,\"'<>()\[\]{}|\\]*+))"
+    r"(?:(?P<q>[bu]?\\{0,3}[\"'])|(?P<open>[{\[])|(?P<tok>[^\s&;,\"'\\]*+))"
 )
+_CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
+
+
+def _trim_closers(s: str, j: int, end: int) -> int:
+    """``end`` moved before closing brackets the value did not open: ``404`` of ``{"code":404}`` or
+    ``Row(code=404)``, while a password such as ``ab(c)d`` keeps its brackets."""
+    if end <= j or s[end - 1] not in _CLOSERS:
+        return end
+    value = s[j:end]
+    tail = len(value) - len(value.rstrip(")]}>"))
+    if tail > 16:  # a run of closers is no part of a secret: leave it out at once
+        return end - tail
+    balance = {c: value.count(c) - value.count(o) for c, o in _CLOSERS.items()}  # closers in excess
+    while end > j and s[end - 1] in _CLOSERS and balance[s[end - 1]] > 0:
+        balance[s[end - 1]] -= 1
+        end -= 1
+    return end
 
 
 def _value_span(s: str, i: int, sep: str, name_rev: str) -> tuple[int, int]:
@@ -549,7 +576,7 @@ def _value_span(s: str, i: int, sep: str, name_rev: str) -> tuple[int, int]:
         return i, i
     if tok is not None:
         j = m.start("tok")
-        end = m.end()
+        end = _trim_closers(s, j, m.end())
         if sep == ":" and name_rev.lower() in _LINE_NAMES_REV:
             m2 = _LINE_END.search(s, j)
             return j, (n if m2 is None else m2.start())
@@ -775,6 +802,8 @@ def scan(s: str) -> str:
         s = _pairs(s)
     if "--" in s:
         s = _FLAG.sub(_flag_sub, s)
+    if "</" in s:
+        s = _XML.sub(_xml_sub, s)
     return s
 
 

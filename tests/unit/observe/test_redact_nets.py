@@ -247,6 +247,8 @@ SECRET = "Zm9yZ2VkLWNvZGUtdmFsdWU"
         "'\\ncode={s}'",
         "aws configure --aws-secret-access-key {s} --region ap-southeast-1",
         "pass={s} pw: {s}",
+        '<soap:Header><wsse:Password Type="PasswordText">{s}</wsse:Password></soap:Header>',
+        "<creds><client_secret>{s}</client_secret><region>sg</region></creds>",
         '{{"kty":"oct","k":"{s}","alg":"A128KW"}}',
         '{{"kty":"RSA","n":"0vx7","e":"AQAB","d":"{s}","p":"{s}","q":"{s}","dp":"{s}","dq":"{s}","qi":"{s}"}}',
     ],
@@ -263,6 +265,8 @@ def test_text_pairs_leave_the_rest_alone() -> None:
     assert redact_text("a == b and password == x") == "a == b and password == x"
     assert redact_text("error code: 0, exit code: 1, code=404") == "error code: 0, exit code: 1, code=404"
     assert redact_text("Code: ThrottlingException") == "Code: ThrottlingException"
+    assert redact_text('{"code":404} Row(code=404) <code=404>') == '{"code":404} Row(code=404) <code=404>'
+    assert redact_text("password=Xk9$mP(2vL!qR7#w|x end") == "password=[REDACTED] end"
 
 
 # --- what must survive ------------------------------------------------------------------------------
@@ -398,6 +402,9 @@ ADVERSARIAL = {
     "percent": "%40%3D" * 50_000,
     "dsn": "://a:" * 60_000,
     "brackets": "token={[" * 37_500,
+    "xml-unclosed": "<password>x " * 25_000,
+    "xml-tags": "<a></b>" * 43_000,
+    "closers": "password=" + ")" * 300_000,
 }
 
 
