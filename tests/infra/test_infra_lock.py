@@ -73,3 +73,17 @@ def test_every_workflow_uses_the_uv_the_makefile_pins() -> None:
             assert version == pinned, f"{path.name} installs uv {version}, the Makefile pins {pinned}"
             seen += 1
     assert seen, "the workflows that install from the lock name the uv version"
+
+
+def test_the_infra_tools_are_locked_with_hashes_too() -> None:
+    """checkov and zizmor live in their own venv (checkov pins an older python-hcl2): compiled from
+    requirements-checkov.in with every package pinned and hashed, installed with --require-hashes."""
+    text = (ROOT / "tests" / "infra" / "requirements-checkov.txt").read_text(encoding="utf-8")
+    blocks = [b for b in re.split(r"\n(?=[a-z0-9])", text, flags=re.I) if b.strip() and not b.startswith("#")]
+    assert len(blocks) > 50
+    assert all(re.match(r"[A-Za-z0-9_.-]+==\S+", b) and "--hash=sha256:" in b for b in blocks)
+    infra = (ROOT / "mk" / "infra.mk").read_text(encoding="utf-8")
+    assert infra.count("--require-hashes") == 2, "both install paths (uv and pip) require hashes"
+    assert re.search(
+        r"^lock-check: .*\binfra-lock-check\b", (ROOT / "Makefile").read_text(encoding="utf-8"), re.M
+    )
