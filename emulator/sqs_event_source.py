@@ -202,16 +202,11 @@ class SqsEventSource:
         return queue_depth(self.sqs, self.queue_url)
 
     def empty(self) -> bool:
-        """Whether the queue holds nothing, visible or in flight.
+        """Whether the queue holds nothing, visible or in flight (a zero seen twice: see
+        :func:`pipelines.ingest.local.queue_empty`)."""
+        from pipelines.ingest.local import queue_empty
 
-        moto counts the visible and the in-flight messages at two instants, so a message whose
-        visibility timeout ends between them is in neither count: a zero must be seen twice, a
-        moment apart, before the queue is taken as drained.
-        """
-        if self.depth():
-            return False
-        time.sleep(0.05)
-        return self.depth() == 0
+        return queue_empty(self.sqs, self.queue_url)
 
     def run_until_empty(
         self,

@@ -143,6 +143,19 @@ def queue_depth(sqs: Any, queue_url: str) -> int:
     return sum(int(attrs.get(n, 0)) for n in names)
 
 
+def queue_empty(sqs: Any, queue_url: str, *, settle: float = 0.05) -> bool:
+    """Whether the queue holds nothing, visible, in flight or delayed.
+
+    SQS (and moto) count the visible and the in-flight messages at two instants, so a message
+    whose visibility timeout ends between them is in neither count: a zero must be seen twice,
+    ``settle`` seconds apart, before the queue is taken as drained.
+    """
+    if queue_depth(sqs, queue_url):
+        return False
+    time.sleep(settle)
+    return queue_depth(sqs, queue_url) == 0
+
+
 def drain(
     handler: Callable[[dict[str, Any], Any], Any],
     queue_url: str,
@@ -175,7 +188,7 @@ def drain(
             WaitTimeSeconds=0,
         ).get("Messages", [])
         if not messages:
-            if queue_depth(sqs, queue_url) == 0:
+            if queue_empty(sqs, queue_url):
                 return stats
             time.sleep(poll_wait)  # the rest is in flight: wait for visibility timeouts
             continue
