@@ -541,6 +541,8 @@ _VALUE = re.compile(
     r"(?:(?P<q>[bu]?\\{0,3}[\"'])|(?P<open>[{\[])|(?P<tok>[^\s&;,\"'\\]*+))"
 )
 _CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
+# An unquoted value straight after ``=`` that is not a scheme word followed by a credential.
+_PLAIN_VALUE = re.compile(r"[^\s&;,\"'\\=>{\[][^\s&;,\"'\\]*+(?![ \t])")
 
 
 def _trim_closers(s: str, j: int, end: int) -> int:
@@ -623,13 +625,22 @@ def _pairs(s: str) -> str:
         return s
     out: list[str] = []
     pos = 0
+    plain = _PLAIN_VALUE.match
     for after_sep, sep, raw, kind in reversed(hits):
         if after_sep < pos:
             continue  # inside a value already masked
-        vs, ve = _value_span(s, after_sep, sep, raw)
-        if ve <= vs:
+        m = plain(s, after_sep) if sep == "=" else None
+        if m is not None:  # the common case (a=b&, a=b;), without the general walk
+            vs, ve = after_sep, m.end()
+            if s[ve - 1] in _CLOSERS:
+                ve = _trim_closers(s, vs, ve)
+            if not _readable_text(s[vs:ve], kind):
+                out.append(s[pos:vs])
+                out.append(MASK)
+                pos = ve
             continue
-        if _readable_text(s[vs:ve], kind):
+        vs, ve = _value_span(s, after_sep, sep, raw)
+        if ve <= vs or _readable_text(s[vs:ve], kind):
             continue
         out.append(s[pos:vs])
         out.append(MASK)
