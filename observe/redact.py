@@ -629,9 +629,9 @@ def _pairs(s: str) -> str:
     for after_sep, sep, raw, kind in reversed(hits):
         if after_sep < pos:
             continue  # inside a value already masked
-        m = plain(s, after_sep) if sep == "=" else None
-        if m is not None:  # the common case (a=b&, a=b;), without the general walk
-            vs, ve = after_sep, m.end()
+        value_match = plain(s, after_sep) if sep == "=" else None
+        if value_match is not None:  # the common case (a=b&, a=b;), without the general walk
+            vs, ve = after_sep, value_match.end()
             if s[ve - 1] in _CLOSERS:
                 ve = _trim_closers(s, vs, ve)
             if not _readable_text(s[vs:ve], kind):
