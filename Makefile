@@ -73,9 +73,9 @@ unit: install
 bench: install ## the benchmarks; results land in docs/benchmarks.md
 	$(PY) -m benchmarks
 
-docs: install ## regenerate the generated parts of docs/
-	$(PY) -c "from observe.catalogue import write_docs; write_docs()"
-	$(PY) -m dashboards build --out terraform/generated
+docs: install ## regenerate the generated parts of docs/ and terraform/generated from observe.toml
+	$(VENV)/bin/observe metrics --out docs/metrics.md
+	$(VENV)/bin/observe dashboards build --out terraform/generated
 
 clean:
 	rm -rf $(VENV) .venv-checkov node_modules tests/infra/tools/node_modules .pytest_cache .mypy_cache .ruff_cache build dist

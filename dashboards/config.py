@@ -1,20 +1,27 @@
-"""Which pipelines and services exist, and which alarms each opts into (with severity).
+"""Which pipelines and services exist, and which alarms each opts into: from the project's observe.toml.
 
-Service names here are the ``SERVICE_NAME`` terraform gives each function. Alarms are opt-in:
-a catalogued metric only alarms where a pipeline lists it, with a named severity that decides
-which SNS topic is notified.
+The monitoring layer consumes :class:`PipelineSpec` and :class:`AlarmChoice`; this module builds
+them from a :class:`observe.project.ProjectConfig`, one set per environment (alarms may be tuned
+or switched off per environment). Service names are the ``SERVICE_NAME`` each function runs with.
+Alarms are opt-in: a metric only alarms where a pipeline lists it, with a named severity that
+decides which SNS topic is notified.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal, NamedTuple
 
+from observe import project
+from observe.catalogue import STANDARD
+from observe.project import SEVERITIES, ConfigFileError, ProjectConfig
+
 Severity = Literal["critical", "warning", "info"]
-SEVERITIES: tuple[str, ...] = ("critical", "warning", "info")
+__all__ = ["SEVERITIES", "AlarmChoice", "PipelineSpec", "load", "specs"]
 
 
 class AlarmChoice(NamedTuple):
-    """One opted-in alarm: a catalogued metric (or ``ErrorRate``), its threshold and severity."""
+    """One opted-in alarm: a declared metric (or ``ErrorRate``), its threshold and severity."""
 
     metric: str
     threshold: float
@@ -43,65 +50,56 @@ class PipelineSpec(NamedTuple):
     alarms: tuple[AlarmChoice, ...]
 
 
-PIPELINES: dict[str, PipelineSpec] = {
-    "ingest": PipelineSpec(
-        name="ingest",
-        title="Ingestion pipeline",
-        services=("ingest-scheduler", "ingest-worker"),
-        groups=("invocation", "ingest", "checks"),
-        emitters={
-            "TasksPlanned": ("ingest-scheduler",),
-            **{
-                m: ("ingest-worker",)
-                for m in (
-                    "RecordsFetched",
-                    "RecordsValid",
-                    "RecordsUpserted",
-                    "RecordsStale",
-                    "RecordsQuarantined",
-                    "DuplicatesDropped",
-                    "TasksFailed",
-                    "FetchLatency",
-                    "UpsertLatency",
-                    "InputAnomalies",
-                    "ExpectationFailures",
+def load(path: str | Path | None = None) -> ProjectConfig:
+    """The project's configuration, with its metrics registered for the dashboards to draw.
+
+    ``path``, else ``OBSERVE_CONFIG``, else the nearest ``observe.toml`` from the working directory.
+    Raises :class:`observe.project.ConfigFileError` when there is none or it is wrong.
+    """
+    found = Path(path) if path else project.discover()
+    if found is None:
+        raise ConfigFileError(
+            [
+                f"no {project.FILENAME} found from {Path.cwd()} up to the project root; "
+                f"run `observe init`, pass --config FILE or set {project.ENV_VAR}"
+            ]
+        )
+    config = project.load(found)
+    return project.use(config, key=str(found.resolve()))
+
+
+def specs(config: ProjectConfig, environment: str) -> dict[str, PipelineSpec]:
+    """Every pipeline of ``config`` as the monitoring layer takes it, with ``environment``'s alarms."""
+    out: dict[str, PipelineSpec] = {}
+    for name, pipe in config.pipelines.items():
+        groups = ["invocation"]
+        for metric in pipe.emitters:
+            definition = config.metrics.get(metric) or STANDARD[metric]
+            if definition.group not in groups:
+                groups.append(definition.group)
+        alarms = []
+        for alarm in pipe.alarms:
+            chosen = alarm.for_environment(environment)
+            if chosen is None:
+                continue
+            alarms.append(
+                AlarmChoice(
+                    metric=chosen.metric,
+                    threshold=chosen.threshold,
+                    severity=chosen.severity,  # type: ignore[arg-type]  # checked at load
+                    statistic=chosen.statistic,
+                    comparison=chosen.comparison,
+                    period=chosen.period,
+                    evaluation_periods=chosen.evaluation_periods,
+                    datapoints_to_alarm=chosen.datapoints_to_alarm,
                 )
-            },
-        },
-        alarms=(
-            AlarmChoice("ErrorRate", 5.0, "critical", statistic="rate"),
-            AlarmChoice("Throttles", 1, "warning", evaluation_periods=3, datapoints_to_alarm=2),
-            AlarmChoice("TasksFailed", 5, "warning"),
-            AlarmChoice("RecordsQuarantined", 100, "warning"),
-            AlarmChoice("InputAnomalies", 1, "warning"),
-            AlarmChoice("MemoryUtilization", 90, "warning", statistic="Maximum"),
-            AlarmChoice(
-                "Duration", 60_000, "info", statistic="p99", evaluation_periods=3, datapoints_to_alarm=3
-            ),
-        ),
-    ),
-    "auth": PipelineSpec(
-        name="auth",
-        title="Singpass login chain",
-        services=("auth-login", "auth-callback", "auth-jwks"),
-        groups=("invocation", "auth"),
-        emitters={
-            "AuthLogins": ("auth-callback",),
-            "AuthFailures": ("auth-login", "auth-callback"),
-            "TokenExchangeLatency": ("auth-callback",),
-        },
-        alarms=(
-            AlarmChoice("ErrorRate", 2.0, "critical", statistic="rate"),
-            AlarmChoice("AuthFailures", 20, "warning"),
-            AlarmChoice(
-                "TokenExchangeLatency",
-                3_000,
-                "warning",
-                statistic="p90",
-                evaluation_periods=3,
-                datapoints_to_alarm=2,
-            ),
-            AlarmChoice("MemoryUtilization", 90, "warning", statistic="Maximum"),
-        ),
-    ),
-}
+            )
+        out[name] = PipelineSpec(
+            name=name,
+            title=pipe.title,
+            services=pipe.services,
+            groups=tuple(groups),
+            emitters=dict(pipe.emitters),
+            alarms=tuple(alarms),
+        )
+    return out

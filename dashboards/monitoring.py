@@ -59,7 +59,7 @@ def _services_for(spec: PipelineSpec, metric: str) -> tuple[str, ...]:
         return spec.emitters[metric]
     except KeyError:
         raise ValueError(
-            f"pipeline {spec.name!r}: no emitters listed for {metric!r}; say which services emit it"
+            f"pipeline {spec.name!r}: no service emits {metric!r}; list it in [pipelines.{spec.name}.emits]"
         ) from None
 
 
@@ -549,7 +549,7 @@ def _alarm(spec: PipelineSpec, a: AlarmChoice, service: str) -> dict[str, Any]:
         "description": (
             f"{a.severity}: {a.metric} of {service} {OPERATORS[a.comparison]} {a.threshold:g} "
             f"({a.statistic} over {a.period}s, {a.datapoints_to_alarm} of {a.evaluation_periods}). "
-            f"Triage: diagnostics CLI / docs/operations.md."
+            f"Triage: observe diag alarm {name}."
         ),
         "severity": a.severity,
         "threshold": a.threshold,

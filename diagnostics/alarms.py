@@ -1,7 +1,8 @@
 """The alarms as terraform ships them, and what they would have said about a set of EMF documents.
 
-Alarm specs are read from ``terraform/generated/<pipeline>.alarms.json`` (``python -m dashboards
-build``); their names are templates (``ingest-worker-Throttles-${environment}``) that
+Alarm specs are read from ``<pipeline>.<environment>.alarms.json`` files (``observe dashboards
+build``, or built from the project's observe.toml by ``observe diag``); their names are concrete
+(``ingest-worker-Throttles-dev``) or templates (``ingest-worker-Throttles-${environment}``) that
 :func:`find_alarm` resolves against a concrete name. :func:`evaluate` replays an alarm over EMF
 documents the way CloudWatch evaluates it: values bucketed into periods aligned to the epoch,
 the statistic per period (Sum, SampleCount, Average, Minimum, Maximum, pNN), metric math for
@@ -37,6 +38,7 @@ from typing import Any
 
 from diagnostics.model import DiagnosticsError, Window, from_ms, iso
 from observe.catalogue import LOG_FIELDS
+from observe.config import ENVIRONMENTS
 
 COMPARISONS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
     "GreaterThanOrEqualToThreshold": (">=", operator.ge),
@@ -145,7 +147,13 @@ class AlarmSpec:
         if not m:
             return None
         env = m.groupdict().get("env")
-        resolved = self.for_environment(env) if env else self
+        if env:
+            resolved = self.for_environment(env)
+        else:
+            # a concrete name (a per-environment file): the environment is the one its metrics carry
+            dims = [dict(self.dimensions), *(dict(q.dimensions) for q in self.queries)]
+            known = next((d["environment"] for d in dims if d.get("environment") in ENVIRONMENTS), None)
+            resolved = replace(self, environment=known)
         return replace(resolved, name=name, template=self.template or self.name)
 
     def for_environment(self, env: str) -> AlarmSpec:

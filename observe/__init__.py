@@ -7,7 +7,7 @@
     @observed(pipeline="ingest")
     def handler(event, context):
         log.info("fetched page", page=3, records=250)
-        metric("RecordsFetched", 250)
+        metric("PagesFetched", 3)  # declared in the project's observe.toml
 
 ``import observe`` loads structlog and the standard library only; boto3, pandas, numpy,
 great_expectations and the OpenTelemetry SDK are imported where they are used.

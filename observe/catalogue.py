@@ -1,8 +1,11 @@
-"""Every metric the project emits: name, unit, dimensions, meaning.
+"""The library's own standard metrics, and the registry a team's metrics join.
 
-This is the one place a metric is named. The EMF writer refuses names that are not here, the
-dashboards and alarms are generated from it, and the triage tools read names from it, so a
-renamed metric cannot silently orphan a widget or an alarm.
+A metric is named once, where its owner declares it: observe declares the standard metrics here
+(what ``observed``, the throttle classifier and ``observe.checks`` emit); a team declares its own in
+its ``observe.toml`` (:mod:`observe.project`), which registers them here when it is loaded. The EMF
+writer refuses names that are not registered, the dashboards and alarms are generated from the
+registry, and the triage tools read names from it, so a renamed metric cannot silently orphan a
+widget or an alarm.
 
 Every metric carries the standard dimensions (service, pipeline, environment). A metric may
 declare extra dimensions (for example ``Throttles`` by ``source``); values with an extra
@@ -12,6 +15,7 @@ queryable without metric math.
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 
 #: Dimensions every metric carries. Kept few on purpose: each combination is a billed metric.
@@ -28,23 +32,42 @@ EMF_UNITS: frozenset[str] = frozenset(
     }
 )  # fmt: skip
 
+#: Statistics a dashboard or alarm may use: the five plain ones and percentiles (``p99``, ``p99.9``).
+PLAIN_STATISTICS: tuple[str, ...] = ("Sum", "Average", "Minimum", "Maximum", "SampleCount")
+_PERCENTILE = re.compile(r"^p(100|\d{1,2}(\.\d{1,3})?)$")
+#: ``>= 1`` style suggested alarms.
+_SUGGESTED_ALARM = re.compile(r"^(>=|>|<=|<)\s*-?\d+(\.\d+)?$")
+#: The most extra dimensions a metric may declare: EMF allows 30 a dimension set.
+MAX_EXTRA_DIMENSIONS = 30 - len(STANDARD_DIMENSIONS)
+
+#: The standard metric that counts telemetry misuse and observe's own failures (by ``kind``).
+TELEMETRY_ERRORS = "TelemetryErrors"
+
 
 class UnknownMetricError(KeyError):
-    """A metric name that the catalogue does not define."""
+    """A metric name that no one declared: neither observe's standard metrics nor the project's."""
 
     def __str__(self) -> str:
+        name = self.args[0]
+        from observe import project  # only on this error path
+
         return (
-            f"metric {self.args[0]!r} is not in observe.catalogue; add a MetricDef for it to "
-            "observe/catalogue.py (name, unit, description, dimensions) so dashboards and alarms "
-            "can refer to it"
+            f"metric {name!r} is not declared; declare it in {project.where_to_declare()}:\n"
+            f'    [metrics.{name}]\n    unit = "Count"\n    description = "What one unit of {name} means."\n'
+            "then `observe check` verifies every name the code emits (docs/adopting.md)"
         )
 
 
+class MetricError(ValueError):
+    """A metric used against its declaration: a wrong unit, an undeclared dimension, a bad value."""
+
+
 class MetricDef(NamedTuple):
-    """One catalogued metric.
+    """One declared metric.
 
     ``statistic`` is the statistic dashboards plot by default; ``alarm`` suggests a threshold
-    (``">= 1"`` style) that the alarm layer may opt into; ``group`` sorts it onto a dashboard row.
+    (``">= 1"`` style) that the alarm layer may opt into; ``group`` sorts it onto a dashboard row;
+    ``source`` says who declared it (``observe`` or the configuration file).
     """
 
     name: str
@@ -54,19 +77,51 @@ class MetricDef(NamedTuple):
     dimensions: tuple[str, ...] = ()
     statistic: str = "Sum"
     alarm: str | None = None
+    source: str = "observe"
+
+
+def valid_statistic(stat: str) -> bool:
+    """Whether ``stat`` is a CloudWatch statistic dashboards and alarms accept here."""
+    return stat in PLAIN_STATISTICS or bool(_PERCENTILE.match(stat))
+
+
+def problems(m: MetricDef) -> list[tuple[str, str]]:
+    """What is wrong with a definition, as (field, message) pairs; empty when it is valid."""
+    out: list[tuple[str, str]] = []
+    if not m.name or len(m.name) > 255:
+        out.append(("name", f"metric name {m.name!r} must be 1 to 255 characters"))
+    if m.unit not in EMF_UNITS:
+        close = [u for u in EMF_UNITS if u.lower() == str(m.unit).lower()]
+        hint = f"use {close[0]!r}" if close else "use one of " + ", ".join(sorted(EMF_UNITS))
+        out.append(("unit", f"unit {m.unit!r} is not an EMF unit; {hint}"))
+    if len(m.dimensions) > MAX_EXTRA_DIMENSIONS:
+        out.append(
+            (
+                "dimensions",
+                f"more than 30 dimensions with the standard {len(STANDARD_DIMENSIONS)} "
+                f"(EMF allows 30 a dimension set); declare at most {MAX_EXTRA_DIMENSIONS}",
+            )
+        )
+    clash = sorted(set(m.dimensions) & set(STANDARD_DIMENSIONS))
+    if clash:
+        out.append(("dimensions", f"{clash} are standard dimensions every metric carries; remove them"))
+    if not valid_statistic(m.statistic):
+        out.append(
+            ("statistic", f"statistic {m.statistic!r} is not one of {', '.join(PLAIN_STATISTICS)} or pNN")
+        )
+    if m.alarm is not None and not _SUGGESTED_ALARM.match(m.alarm):
+        out.append(("alarm", f"suggested alarm {m.alarm!r} must look like '>= 1' (>=, >, <= or < a number)"))
+    return out
 
 
 def _check(m: MetricDef) -> MetricDef:
-    if m.unit not in EMF_UNITS:
-        raise ValueError(f"metric {m.name!r}: unit {m.unit!r} is not an EMF unit")
-    if len(STANDARD_DIMENSIONS) + len(m.dimensions) > 30:
-        raise ValueError(f"metric {m.name!r}: more than 30 dimensions (EMF allows 30 a dimension set)")
-    if not m.name or len(m.name) > 255:
-        raise ValueError(f"metric name {m.name!r}: must be 1 to 255 characters")
+    found = problems(m)
+    if found:
+        raise ValueError(f"metric {m.name!r}: " + "; ".join(message for _, message in found))
     return m
 
 
-_ENTRIES: tuple[MetricDef, ...] = (
+_STANDARD: tuple[MetricDef, ...] = (
     # --- per invocation, emitted by @observed -------------------------------------------------
     MetricDef("Duration", "Milliseconds", "Wall time of the handler, from entry to return or raise.",
               "invocation", statistic="p99"),
@@ -82,78 +137,81 @@ _ENTRIES: tuple[MetricDef, ...] = (
               "invocation", dimensions=("source",), alarm=">= 1"),
     MetricDef("BatchItemFailures", "Count", "SQS messages reported back as failed (redelivered later).",
               "invocation", alarm=">= 1"),
-    # --- ingestion pipeline --------------------------------------------------------------------
-    MetricDef("TasksPlanned", "Count", "Fetch tasks the scheduler sent to the queue.", "ingest"),
-    MetricDef("RecordsFetched", "Count", "Records read from the source API or a push message.", "ingest"),
-    MetricDef("RecordsValid", "Count", "Records that passed validation.", "ingest"),
-    MetricDef("RecordsUpserted", "Count", "Records written to DynamoDB as the newest state.", "ingest"),
-    MetricDef("RecordsStale", "Count", "Records skipped by the conditional write (not newer).", "ingest"),
-    MetricDef("RecordsQuarantined", "Count", "Records rejected by validation, kept in S3 with reasons.",
-              "ingest", alarm=">= 1"),
-    MetricDef("DuplicatesDropped", "Count", "Older copies of a key dropped within a batch.", "ingest"),
-    MetricDef("TasksFailed", "Count", "Fetch tasks that failed and went back to the queue.", "ingest",
-              alarm=">= 1"),
-    MetricDef("FetchLatency", "Milliseconds", "Latency of one source API request.", "ingest",
-              statistic="p90"),
-    MetricDef("UpsertLatency", "Milliseconds", "Latency of one conditional DynamoDB write.", "ingest",
-              statistic="p90"),
-    # --- input checks --------------------------------------------------------------------------
+    MetricDef(TELEMETRY_ERRORS, "Count",
+              "Telemetry that observe dropped instead of raising (stg/prd): an undeclared metric, a wrong "
+              "unit, dimension or value, a bad configuration, or a failure of observe itself; by kind.",
+              "invocation", dimensions=("kind",), alarm=">= 1"),
+    # --- input checks: emitted by observe.checks (library code, so declared by the library) ------
     MetricDef("InputAnomalies", "Count", "Anomalies in an input batch (row count, null rate, schema drift).",
               "checks", dimensions=("check",), alarm=">= 1"),
     MetricDef("ExpectationFailures", "Count", "Failed expectations of a suite on an input batch.",
               "checks", dimensions=("expectation",)),
-    # --- auth chain ----------------------------------------------------------------------------
-    MetricDef("AuthLogins", "Count", "Completed logins (session issued).", "auth"),
-    MetricDef("AuthFailures", "Count", "Failed login steps, by reason.", "auth", dimensions=("reason",),
-              alarm=">= 5"),
-    MetricDef("TokenExchangeLatency", "Milliseconds", "Latency of the token endpoint call.", "auth",
-              statistic="p90"),
 )  # fmt: skip
 
-CATALOGUE: dict[str, MetricDef] = {m.name: _check(m) for m in _ENTRIES}
+#: observe's own metrics; nothing a team declares may take one of these names.
+STANDARD: dict[str, MetricDef] = {m.name: _check(m) for m in _STANDARD}
+
+#: Every metric known in this process: the standard ones, then what the project registered.
+CATALOGUE: dict[str, MetricDef] = dict(STANDARD)
+
+
+def lookup(name: str) -> MetricDef | None:
+    """The definition of ``name``, loading the project's configuration on the first miss; or None.
+
+    The configuration is read once (see :func:`observe.project.ensure_loaded`), so a name that is
+    still unknown afterwards costs a dictionary lookup and a flag check.
+    """
+    definition = CATALOGUE.get(name)
+    if definition is None:
+        from observe import project
+
+        if project.ensure_loaded():
+            definition = CATALOGUE.get(name)
+    return definition
 
 
 def get(name: str) -> MetricDef:
-    """The definition of ``name``; raises :class:`UnknownMetricError` if it is not catalogued."""
-    try:
-        return CATALOGUE[name]
-    except KeyError:
-        raise UnknownMetricError(name) from None
+    """The definition of ``name``; raises :class:`UnknownMetricError` if no one declared it."""
+    definition = lookup(name)
+    if definition is None:
+        raise UnknownMetricError(name)
+    return definition
 
 
 def register(definition: MetricDef) -> MetricDef:
-    """Add a metric of the user's own (at import time of their module), refusing a clash."""
+    """Add a metric of the project's own, refusing a clash with a standard or an earlier one."""
     _check(definition)
+    standard = STANDARD.get(definition.name)
+    if standard is not None:
+        raise ValueError(f"metric {definition.name!r} is a standard metric of observe; pick another name")
     existing = CATALOGUE.get(definition.name)
-    if existing is not None and existing != definition:
-        raise ValueError(f"metric {definition.name!r} is already catalogued differently: {existing}")
+    if existing is not None:
+        if existing._replace(source="") != definition._replace(source=""):
+            raise ValueError(
+                f"metric {definition.name!r} is declared twice, differently: in {existing.source} "
+                f"and in {definition.source}"
+            )
+        return existing
     CATALOGUE[definition.name] = definition
     return definition
 
 
-def as_markdown() -> str:
-    """The catalogue as a markdown table, for docs/metrics.md."""
+def unregister(name: str) -> None:
+    """Forget a registered metric (tests); the standard ones stay."""
+    if name not in STANDARD:
+        CATALOGUE.pop(name, None)
+
+
+def as_markdown(definitions: list[MetricDef] | None = None) -> str:
+    """A markdown table of ``definitions`` (default: the standard metrics), for the docs."""
     rows = ["| metric | unit | extra dimensions | statistic | suggested alarm | meaning |",
             "|---|---|---|---|---|---|"]  # fmt: skip
-    for m in CATALOGUE.values():
+    for m in STANDARD.values() if definitions is None else definitions:
         dims = ", ".join(m.dimensions) or "-"
         rows.append(
             f"| `{m.name}` | {m.unit} | {dims} | {m.statistic} | {m.alarm or '-'} | {m.description} |"
         )
     return "\n".join(rows) + "\n"
-
-
-def write_docs(path: str = "docs/metrics.md") -> None:
-    """Regenerate the metric table in ``docs/metrics.md`` (``make docs``)."""
-    header = (
-        "# Metric catalogue\n\n"
-        "Generated from `observe/catalogue.py` by `make docs`; a test fails when it is stale.\n"
-        f"Namespace: `METRICS_NAMESPACE` (default `DataPipelines`). Every metric carries the dimensions "
-        f"{', '.join(f'`{d}`' for d in STANDARD_DIMENSIONS)}. A metric with an extra dimension is written "
-        "twice: once with it (the breakdown) and once without (the total), so alarms need no metric math.\n\n"
-    )
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(header + as_markdown())
 
 
 class LogFields(NamedTuple):

@@ -5,6 +5,12 @@ function's identity; the handler's log lines carry them. On return or raise it w
 summary line and the EMF documents (duration, peak memory, memory utilisation, cold start,
 errors, throttles, batch item failures and the handler's own metrics), then returns the result
 or re-raises the exception unchanged. Nothing is swallowed and nothing is printed twice.
+
+Nothing observe does here raises into the handler in stg or prd (:mod:`observe.guard`): if
+binding the context fails the handler runs unobserved; if the summary line, the EMF flush or a
+tracing hook fails, the handler's result or exception is what the caller gets. Each such failure
+is one warning line and a ``TelemetryErrors{kind=internal}`` count; in dev it raises, so it is
+found (but never in place of the handler's own exception).
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from observe import config, correlation, telemetry, tracing
+from observe import correlation, guard, project, telemetry, tracing
 from observe import logging as _log
+from observe.config import ENVIRONMENTS, ConfigError
 from observe.metrics import MetricsBuffer, flush
 from observe.metrics import _current as _current_metrics
 
@@ -32,10 +39,17 @@ class _Invocation:
 
     def __init__(self, event: Any, context: Any, service: str | None, pipeline: str, fn_name: str) -> None:
         self.start = time.perf_counter()
-        environment = config.environment()
+        environment = _environment()
         svc = service or os.environ.get("SERVICE_NAME") or fn_name
         cold = telemetry.take_cold_start()
-        self.cid = correlation.from_event(event) or correlation.new_id()
+        if cold:
+            project.ensure_loaded()  # the configuration, once: a bad file shows on the first invocation
+        try:
+            cid = correlation.from_event(event)
+        except Exception as exc:  # a malformed event must not cost the handler its run
+            guard.failure("internal", "correlation id", exc)
+            cid = None
+        self.cid = cid or correlation.new_id()
         self.ctx: dict[str, Any] = {
             "service": svc,
             "pipeline": pipeline,
@@ -49,59 +63,114 @@ class _Invocation:
         self.limit = telemetry.memory_limit_mb(context)
         self.buffer = MetricsBuffer()
         self.ctx_token = _log.invocation_context.set(self.ctx)
-        self.cid_token = correlation.set_id(self.cid)
+        try:
+            self.cid_token = correlation.set_id(self.cid)
+        except BaseException:
+            _log.invocation_context.reset(self.ctx_token)
+            raise
         self.m_token = _current_metrics.set(self.buffer)
 
     def finish(self, result: Any, error: BaseException | None) -> None:
-        """Write the summary line and the metrics; restore the outer context."""
+        """Write the summary line and the metrics; restore the outer context. Never raises in stg/prd,
+        and never in place of the handler's exception."""
         try:
-            duration_ms = (time.perf_counter() - self.start) * 1000.0
-            rss = telemetry.max_rss_mb()
-            buf = self.buffer
-            put = buf.put
-            put("Duration", duration_ms)
-            put("MaxMemoryUsed", rss)
-            if self.limit:
-                put("MemoryUtilization", 100.0 * rss / self.limit)
-            put("ColdStart", 1 if self.ctx["cold_start"] else 0)
-            fields: dict[str, Any] = {"duration_ms": round(duration_ms, 3), "max_memory_mb": round(rss, 1)}
-            throttle = None
-            if error is not None:
-                buf.add("Errors", 1, error_type=type(error).__name__)
-                throttle = telemetry.classify_throttle(error)
-                if throttle is not None and not buf.count("Throttles"):
-                    telemetry.record_throttle(throttle)
-            else:
-                put("Errors", 0)
-            if not any(name == "Throttles" for name, _ in buf.values):
-                put("Throttles", 0)
-            if isinstance(result, dict) and isinstance(result.get("batchItemFailures"), list):
-                failed = len(result["batchItemFailures"])
-                put("BatchItemFailures", failed)
-                fields["batch_item_failures"] = failed
-            if not _log._state["configured"]:
-                _log.configure()
-            if error is None:
-                _log.emit("info", "invocation complete", _summary_logger_name, fields)
-            else:
-                if throttle is not None:
-                    fields["throttle_source"] = throttle.source
-                    fields["retry_after_s"] = throttle.retry_after
-                fields["exc_info"] = error
-                _log.emit("error", "invocation failed", _summary_logger_name, fields)
-            flush(
-                buf,
-                self.dims,
-                {
-                    "correlation_id": self.cid,
-                    "aws_request_id": self.ctx["aws_request_id"],
-                    "function_name": self.ctx["function_name"],
-                },
-            )
+            self._report(result, error)
+        except Exception as exc:
+            guard.failure("internal", "invocation summary", exc, handler_failed=error is not None)
         finally:
             _current_metrics.reset(self.m_token)
-            correlation.reset(self.cid_token)
-            _log.invocation_context.reset(self.ctx_token)
+            try:
+                correlation.reset(self.cid_token)
+            finally:
+                _log.invocation_context.reset(self.ctx_token)
+
+    def _report(self, result: Any, error: BaseException | None) -> None:
+        duration_ms = (time.perf_counter() - self.start) * 1000.0
+        rss = telemetry.max_rss_mb()
+        buf = self.buffer
+        put = buf.put
+        put("Duration", duration_ms)
+        put("MaxMemoryUsed", rss)
+        if self.limit:
+            put("MemoryUtilization", 100.0 * rss / self.limit)
+        put("ColdStart", 1 if self.ctx["cold_start"] else 0)
+        fields: dict[str, Any] = {"duration_ms": round(duration_ms, 3), "max_memory_mb": round(rss, 1)}
+        throttle = None
+        if error is not None:
+            buf.add("Errors", 1, error_type=type(error).__name__)
+            throttle = telemetry.classify_throttle(error)
+            if throttle is not None and not buf.count("Throttles"):
+                telemetry.record_throttle(throttle)
+        else:
+            put("Errors", 0)
+        if not any(name == "Throttles" for name, _ in buf.values):
+            put("Throttles", 0)
+        if isinstance(result, dict) and isinstance(result.get("batchItemFailures"), list):
+            failed = len(result["batchItemFailures"])
+            put("BatchItemFailures", failed)
+            fields["batch_item_failures"] = failed
+        if not _log._state["configured"]:
+            _log.configure()
+        if error is None:
+            _log.emit("info", "invocation complete", _summary_logger_name, fields)
+        else:
+            if throttle is not None:
+                fields["throttle_source"] = throttle.source
+                fields["retry_after_s"] = throttle.retry_after
+            fields["exc_info"] = error
+            _log.emit("error", "invocation failed", _summary_logger_name, fields)
+        flush(
+            buf,
+            self.dims,
+            {
+                "correlation_id": self.cid,
+                "aws_request_id": self.ctx["aws_request_id"],
+                "function_name": self.ctx["function_name"],
+            },
+        )
+
+
+def _environment() -> str:
+    """``ENVIRONMENT``; a value that is not dev/stg/prd is reported (once) and used as given."""
+    env = os.environ.get("ENVIRONMENT") or "dev"
+    if env not in ENVIRONMENTS:
+        guard.misuse(
+            "config",
+            "ENVIRONMENT",
+            ConfigError(f"ENVIRONMENT={env!r} is not one of {', '.join(ENVIRONMENTS)}"),
+        )
+    return env
+
+
+def _start(event: Any, context: Any, service: str | None, pipeline: str, name: str) -> _Invocation | None:
+    """The invocation's state, or None (the handler then runs unobserved) if binding it failed."""
+    try:
+        return _Invocation(event, context, service, pipeline, name)
+    except Exception as exc:
+        guard.failure("internal", "invocation start", exc)
+        return None
+
+
+def _open_span(inv: _Invocation, event: Any, context: Any) -> Any:
+    """The entered invocation span (a context manager), or None when tracing is off or failed."""
+    try:
+        span = tracing.invocation_span(event, context, inv.ctx["function_name"], inv.ctx["cold_start"])
+        span.__enter__()
+        return span
+    except Exception as exc:
+        guard.failure("internal", "tracing start", exc)
+        return None
+
+
+def _close_span(span: Any, error: BaseException | None) -> None:
+    try:
+        if error is None:
+            span.__exit__(None, None, None)
+        else:
+            span.__exit__(type(error), error, error.__traceback__)
+    except Exception as exc:
+        if exc is not error:
+            guard.failure("internal", "tracing end", exc, handler_failed=error is not None)
 
 
 def observed(fn: F | None = None, *, pipeline: str = "default", service: str | None = None) -> Any:
@@ -113,48 +182,53 @@ def observed(fn: F | None = None, *, pipeline: str = "default", service: str | N
 
     def decorate(handler: F) -> F:
         name = handler.__name__
+        code = getattr(handler, "__code__", None)
+        if code is not None:
+            project.note_handler(code.co_filename)  # its observe.toml is looked for on first need
 
-        if handler.__code__.co_flags & _CO_COROUTINE if hasattr(handler, "__code__") else False:
+        if code is not None and code.co_flags & _CO_COROUTINE:
 
             @functools.wraps(handler)
             async def async_wrapper(event: Any, context: Any = None, *args: Any, **kwargs: Any) -> Any:
-                inv = _Invocation(event, context, service, pipeline, name)
+                inv = _start(event, context, service, pipeline, name)
+                if inv is None:
+                    return await handler(event, context, *args, **kwargs)
+                span = None if tracing._state["enabled"] is False else _open_span(inv, event, context)
                 result: Any = None
                 error: BaseException | None = None
                 try:
-                    with tracing.invocation_span(
-                        event, context, inv.ctx["function_name"], inv.ctx["cold_start"]
-                    ):
-                        result = await handler(event, context, *args, **kwargs)
+                    result = await handler(event, context, *args, **kwargs)
                     return result
                 except BaseException as exc:
                     error = exc
                     _leave(exc)
                     raise
                 finally:
+                    if span is not None:
+                        _close_span(span, error)
                     inv.finish(result, error)
 
             return async_wrapper  # type: ignore[return-value]
 
         @functools.wraps(handler)
         def wrapper(event: Any, context: Any = None, *args: Any, **kwargs: Any) -> Any:
-            inv = _Invocation(event, context, service, pipeline, name)
+            inv = _start(event, context, service, pipeline, name)
+            if inv is None:
+                return handler(event, context, *args, **kwargs)
+            # the common case: tracing off, no context manager at all
+            span = None if tracing._state["enabled"] is False else _open_span(inv, event, context)
             result: Any = None
             error: BaseException | None = None
             try:
-                if tracing._state["enabled"] is False:  # the common case: no context manager at all
-                    result = handler(event, context, *args, **kwargs)
-                else:
-                    with tracing.invocation_span(
-                        event, context, inv.ctx["function_name"], inv.ctx["cold_start"]
-                    ):
-                        result = handler(event, context, *args, **kwargs)
+                result = handler(event, context, *args, **kwargs)
                 return result
             except BaseException as exc:
                 error = exc
                 _leave(exc)
                 raise
             finally:
+                if span is not None:
+                    _close_span(span, error)
                 inv.finish(result, error)
 
         return wrapper  # type: ignore[return-value]

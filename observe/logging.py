@@ -361,6 +361,9 @@ def configure(level: str | int | None = None, stream: IO[str] | None = None, *, 
     _loggers.clear()
     if stdlib:
         _install_stdlib_bridge(lvl)
+    from observe import project
+
+    project.ensure_loaded()  # the project's redaction rules apply from the first line
 
 
 def reset() -> None:

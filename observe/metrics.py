@@ -1,10 +1,13 @@
 """CloudWatch Embedded Metric Format (EMF): metrics as JSON log lines, no API calls.
 
 Values are buffered per invocation (by ``observed``) and written at the end as one document per
-dimension set. Names and units come from :mod:`observe.catalogue`; an unknown name, an
-undeclared dimension or a wrong unit raises at the call, where the developer sees it. The EMF
-limits (30 dimensions a set, 100 metrics a document, 100 values a metric) are kept by splitting
-into more documents, never by writing a document CloudWatch would drop.
+dimension set. Names, units and dimensions come from :mod:`observe.catalogue` (the standard
+metrics and the project's ``observe.toml``). A misuse (an undeclared name, a wrong unit, an
+undeclared or empty dimension, a value that is not a finite number) raises at the call in dev and
+under ``observe.testing``; in stg and prd the value is dropped, warned about once and counted in
+``TelemetryErrors`` (:mod:`observe.guard`). The EMF limits (30 dimensions a set, 100 metrics a
+document, 100 values a metric) are kept by splitting into more documents, never by writing a
+document CloudWatch would drop.
 """
 
 from __future__ import annotations
@@ -14,13 +17,16 @@ import time
 from contextvars import ContextVar
 from typing import Any
 
-from observe import catalogue
+from observe import catalogue, guard
+from observe.catalogue import MetricError, UnknownMetricError
 from observe.logging import _dumps, write_line
 
 MAX_METRICS_PER_DOC = 100
 MAX_VALUES_PER_METRIC = 100
 MAX_DIMENSIONS = 30
+MAX_DIMENSION_VALUE = 1024  # characters; CloudWatch refuses a longer (or empty) dimension value
 DEFAULT_NAMESPACE = "DataPipelines"
+_INF = float("inf")
 
 _Key = tuple[str, tuple[tuple[str, str], ...]]
 
@@ -34,27 +40,43 @@ class MetricsBuffer:
         self.values: dict[_Key, list[float]] = {}
 
     def add(self, name: str, value: float, unit: str | None = None, **dimensions: str) -> None:
-        """Add one value; checks name, unit and dimensions against the catalogue."""
-        definition = catalogue.get(name)
+        """Add one value, checked against its declaration (see the module docstring for a misuse)."""
+        definition = catalogue.CATALOGUE.get(name) or catalogue.lookup(name)
+        if definition is None:
+            return guard.misuse("undeclared_metric", name, UnknownMetricError(name))
         if unit is not None and unit != definition.unit:
-            raise ValueError(f"metric {name!r} is catalogued in {definition.unit}, not {unit}")
-        if dimensions:
-            undeclared = set(dimensions) - set(definition.dimensions)
-            if undeclared:
-                raise ValueError(
-                    f"metric {name!r}: dimension(s) {sorted(undeclared)} not declared in observe.catalogue "
-                    f"(declared: {list(definition.dimensions) or 'none'})"
+            return guard.misuse(
+                "bad_unit",
+                name,
+                MetricError(
+                    f"metric {name!r} is declared in {definition.unit}, not {unit} "
+                    f"(declared in {definition.source}); convert the value or drop the unit argument"
+                ),
+            )
+        if type(value) not in (int, float):
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                return guard.misuse(
+                    "bad_value", name, MetricError(f"metric {name!r}: value {value!r} is not a number")
                 )
+        if value != value or value == _INF or value == -_INF:
+            return guard.misuse(
+                "bad_value", name, MetricError(f"metric {name!r}: value {value!r} is not a finite number")
+            )
+        if dimensions:
+            problem = _dimension_problem(definition, dimensions)
+            if problem:
+                return guard.misuse("bad_dimension", name, MetricError(problem))
             key: _Key = (name, tuple(sorted((k, str(v)) for k, v in dimensions.items())))
         else:
             key = (name, ())
-        if type(value) not in (int, float):
-            value = float(value)
         bucket = self.values.get(key)
         if bucket is None:
             self.values[key] = [value]
         else:
             bucket.append(value)
+        return None
 
     def put(self, name: str, value: float) -> None:
         """Add a value of a catalogued, dimensionless metric without the checks (observe's own)."""
@@ -72,12 +94,34 @@ class MetricsBuffer:
         return bool(self.values)
 
 
+def _dimension_problem(definition: catalogue.MetricDef, dimensions: dict[str, Any]) -> str | None:
+    undeclared = set(dimensions) - set(definition.dimensions)
+    if undeclared:
+        return (
+            f"metric {definition.name!r}: dimension(s) {sorted(undeclared)} not declared "
+            f"(declared: {list(definition.dimensions) or 'none'}, in {definition.source})"
+        )
+    for k, v in dimensions.items():
+        text = str(v)
+        if not text or len(text) > MAX_DIMENSION_VALUE:
+            return (
+                f"metric {definition.name!r}: dimension {k!r} must be 1 to {MAX_DIMENSION_VALUE} "
+                f"characters, got {len(text)}"
+            )
+    return None
+
+
 _current: ContextVar[MetricsBuffer | None] = ContextVar("observe_metrics", default=None)
 
 
 def namespace() -> str:
-    """``METRICS_NAMESPACE``, else ``DataPipelines``."""
-    return os.environ.get("METRICS_NAMESPACE") or DEFAULT_NAMESPACE
+    """``METRICS_NAMESPACE``, else the project configuration's ``namespace``, else ``DataPipelines``."""
+    env = os.environ.get("METRICS_NAMESPACE")
+    if env:
+        return env
+    from observe import project
+
+    return project.namespace() or DEFAULT_NAMESPACE
 
 
 def documents(
@@ -173,8 +217,17 @@ def standard_dimensions(service: str, pipeline: str, environment: str) -> dict[s
     return {"service": service, "pipeline": pipeline, "environment": environment}
 
 
+def script_dimensions() -> dict[str, str]:
+    """The standard dimensions outside an invocation: ``SERVICE_NAME``, ``PIPELINE``, ``ENVIRONMENT``."""
+    return standard_dimensions(
+        os.environ.get("SERVICE_NAME", "unknown"),
+        os.environ.get("PIPELINE", "unknown"),
+        os.environ.get("ENVIRONMENT") or "dev",
+    )
+
+
 def metric(name: str, value: float, unit: str | None = None, **dimensions: str) -> None:
-    """Record a catalogued metric for the current invocation (written when it ends).
+    """Record a declared metric for the current invocation (written when it ends).
 
     Outside an ``observed`` invocation the value is written at once, with the service from
     ``SERVICE_NAME`` and the pipeline from ``PIPELINE`` (scripts and batch jobs).
@@ -183,15 +236,10 @@ def metric(name: str, value: float, unit: str | None = None, **dimensions: str) 
     if buffer is not None:
         buffer.add(name, value, unit, **dimensions)
         return
-    from observe import config
-
     single = MetricsBuffer()
     single.add(name, value, unit, **dimensions)
-    flush(
-        single,
-        standard_dimensions(
-            os.environ.get("SERVICE_NAME", "unknown"),
-            os.environ.get("PIPELINE", "unknown"),
-            config.environment(),
-        ),
-    )
+    if single:
+        try:
+            flush(single, script_dimensions())
+        except Exception as exc:
+            guard.failure("internal", "metric flush", exc)

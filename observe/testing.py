@@ -2,6 +2,9 @@
 
 Enable with ``pytest_plugins = ["observe.testing"]`` in a conftest. ``observe_capture`` routes
 every log line and EMF document into a buffer and parses them, and resets the cold-start flag.
+Under this plugin telemetry misuse raises whatever ``ENVIRONMENT`` says (an undeclared metric, a
+wrong unit or dimension), so tests catch what stg and prd would only count (``observe.guard``);
+``OBSERVE_STRICT=false`` still overrides it, to test the lenient path.
 """
 
 from __future__ import annotations
@@ -11,12 +14,15 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from observe import guard, project, telemetry
 from observe import logging as _log
-from observe import telemetry
+
+guard.set_testing(True)
 
 
 @dataclass
@@ -100,3 +106,13 @@ def observe_capture() -> Iterator[Captured]:
     finally:
         _log.reset()
         telemetry.reset_cold_start()
+
+
+@pytest.fixture
+def observe_config() -> project.ProjectConfig:
+    """The project configuration the code under test runs with (found as at run time)."""
+    project.ensure_loaded()
+    configs = project.active()
+    if not configs:
+        pytest.fail(f"no {project.FILENAME} found from {Path.cwd()} (set {project.ENV_VAR})")
+    return configs[0]

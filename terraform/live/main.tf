@@ -19,6 +19,10 @@ locals {
   settings = module.settings.settings
   prefix   = module.settings.name_prefix
 
+  # What `observe dashboards build --out terraform/generated` wrote from observe.toml: the
+  # namespace, each pipeline's dashboard and alarm files per environment, who is notified.
+  observe = jsondecode(file("${var.generated_dir}/observe.json"))
+
   artifact = {
     package_type      = var.package_type
     s3_bucket         = var.package_type == "Zip" ? var.lambda_zip_s3_bucket : null
@@ -39,6 +43,7 @@ module "ingest" {
   log_level                = local.settings.log_level
   log_retention_days       = local.settings.log_retention_days
   tracing_mode             = local.ws.tracing_mode
+  metrics_namespace        = local.observe.namespace
   permissions_boundary_arn = var.lambda_permissions_boundary_arn
   tags                     = module.settings.tags
 
@@ -74,6 +79,7 @@ module "auth" {
   log_level                = local.settings.log_level
   log_retention_days       = local.settings.log_retention_days
   tracing_mode             = local.ws.tracing_mode
+  metrics_namespace        = local.observe.namespace
   permissions_boundary_arn = var.lambda_permissions_boundary_arn
   tags                     = module.settings.tags
 }
@@ -84,14 +90,15 @@ module "observability" {
   name_prefix       = local.prefix
   alarm_name_prefix = var.project
   environment       = local.env
+  namespace         = local.observe.namespace
   pipelines = {
-    for p in ["ingest", "auth"] : p => {
-      dashboard_file = "${var.generated_dir}/${p}.dashboard.json"
-      alarms_file    = "${var.generated_dir}/${p}.alarms.json"
+    for p, f in local.observe.environments[local.env].files : p => {
+      dashboard_file = "${var.generated_dir}/${f.dashboard_file}"
+      alarms_file    = "${var.generated_dir}/${f.alarms_file}"
     }
   }
   alarms_enabled                = local.settings.alarms_enabled
-  notification_emails           = local.ws.alarm_emails
+  notification_emails           = local.observe.environments[local.env].notification_emails
   log_group_names               = concat(module.ingest.log_group_names, module.auth.log_group_names)
   retention_days                = local.settings.log_retention_days
   enforce_retention_with_config = local.settings.is_production

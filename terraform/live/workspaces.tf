@@ -12,7 +12,6 @@ locals {
       singpass_issuer     = "https://stg-id.singpass.gov.sg"
       client_id           = "pipelines-dev"
       redirect_uri        = "https://auth.dev.example.com/callback"
-      alarm_emails        = {}
       static_site         = false
       tracing_mode        = "PassThrough"
     }
@@ -24,7 +23,6 @@ locals {
       singpass_issuer     = "https://stg-id.singpass.gov.sg"
       client_id           = "pipelines-stg"
       redirect_uri        = "https://auth.stg.example.com/callback"
-      alarm_emails        = { critical = ["data-oncall@example.com"] }
       static_site         = true
       tracing_mode        = "Active"
     }
@@ -36,7 +34,6 @@ locals {
       singpass_issuer     = "https://id.singpass.gov.sg"
       client_id           = "pipelines-prd"
       redirect_uri        = "https://auth.example.com/callback"
-      alarm_emails        = { critical = ["data-oncall@example.com"], warning = ["data-team@example.com"] }
       static_site         = true
       tracing_mode        = "Active"
     }

@@ -87,11 +87,12 @@ def _deployed_services() -> dict[str, set[str]]:
 
 def test_service_names_match_the_dashboards_and_alarms() -> None:
     """SERVICE_NAME is a metric dimension: a mismatch leaves every alarm watching nothing."""
-    from dashboards.config import PIPELINES
+    from dashboards.config import load
 
+    pipelines = load(ROOT / "observe.toml").pipelines
     deployed = _deployed_services()
     for pipeline, services in deployed.items():
-        assert services == set(PIPELINES[pipeline].services), pipeline
+        assert services == set(pipelines[pipeline].services), pipeline
 
 
 def test_handlers_exist() -> None:
@@ -145,13 +146,14 @@ def _apply(root: Path, alarms: Path, dashboard: Path) -> subprocess.CompletedPro
 def test_what_dashboards_generates_is_accepted_by_terraform(
     pipeline: str, specs_root: Path, tmp_path: Path
 ) -> None:
-    """`python -m dashboards build` output passes alarm_specs' checks: nothing lost, nothing unsubstituted."""
-    from dashboards.__main__ import build
+    """`observe dashboards build` output passes alarm_specs' checks: nothing lost, nothing unsubstituted."""
+    from dashboards.build import build
+    from dashboards.config import load
 
-    build(tmp_path)
-    alarms_file = tmp_path / f"{pipeline}.alarms.json"
+    build(tmp_path, load(ROOT / "observe.toml"))
+    alarms_file = tmp_path / f"{pipeline}.prd.alarms.json"
     generated = json.loads(alarms_file.read_text(encoding="utf-8"))
-    done = _apply(specs_root, alarms_file, tmp_path / f"{pipeline}.dashboard.json")
+    done = _apply(specs_root, alarms_file, tmp_path / f"{pipeline}.prd.dashboard.json")
     assert done.returncode == 0, done.stderr
     out = json.loads(_terraform(["output", "-json"], specs_root).stdout)
     alarms = out["alarms"]["value"]

@@ -1,4 +1,4 @@
-"""Dashboards and alarms as code: built from the catalogue, thresholds drawn, JSON for terraform."""
+"""Dashboards and alarms as code: from the project's observe.toml, thresholds drawn, JSON for terraform."""
 
 from __future__ import annotations
 
@@ -9,14 +9,16 @@ from typing import Any
 
 import pytest
 
-from dashboards import __main__ as cli
 from dashboards import factory
-from dashboards.config import PIPELINES, SEVERITIES, AlarmChoice, PipelineSpec
+from dashboards.build import build, manifest
+from dashboards.config import SEVERITIES, AlarmChoice, PipelineSpec, load, specs
 from dashboards.monitoring import build_alarms, build_dashboard, validate
-from observe import catalogue
+from observe import catalogue, project
 from observe.catalogue import UnknownMetricError
 
 ROOT = Path(__file__).resolve().parents[3]
+CONFIG = load(ROOT / "observe.toml")
+PIPELINES = specs(CONFIG, "dev")
 ALARM_KEYS = {
     "name",
     "description",
@@ -111,17 +113,19 @@ def test_bad_configuration_fails_at_build_time() -> None:
     spec = PIPELINES["ingest"]
     with pytest.raises(UnknownMetricError):
         build_alarms(spec._replace(alarms=(AlarmChoice("RecordsFetchd", 1, "warning"),)))
-    with pytest.raises(ValueError, match="no emitters listed for 'TasksPlanned'"):
-        build_dashboard(
-            PipelineSpec("x", "x", ("svc",), ("ingest",), {}, (AlarmChoice("TasksPlanned", 1, "warning"),))
-        )
+    with pytest.raises(ValueError, match="no service emits 'TasksFailed'"):
+        alarm = AlarmChoice("TasksFailed", 1, "warning")
+        build_alarms(PipelineSpec("x", "x", ("svc",), ("ingest",), {}, (alarm,)))
 
 
 def test_generated_files_are_current(tmp_path: Path) -> None:
-    written = cli.build(tmp_path)
+    written = build(tmp_path, CONFIG)
+    generated = ROOT / "terraform" / "generated"
+    assert {p.name for p in written} == {p.name for p in generated.iterdir() if p.suffix == ".json"}, (
+        "terraform/generated has files no pipeline writes (or lacks some): run `make docs`"
+    )
     for path in written:
-        committed = ROOT / "terraform" / "generated" / path.name
-        assert committed.exists(), f"{committed} missing: run `make docs`"
+        committed = generated / path.name
         assert committed.read_text() == path.read_text(), f"{committed.name} is stale: run `make docs`"
 
 
@@ -218,3 +222,66 @@ def test_log_widgets_run_the_saved_triage_queries(name: str) -> None:
     sources = " | ".join(f"SOURCE '${{log_group_prefix}}{s}'" for s in spec.services)
     for widget, saved in zip(logs, ("errors", "throttles"), strict=True):
         assert widget["properties"]["query"] == f"{sources} | {_saved(saved)}"
+
+
+def test_one_file_per_environment_with_its_overrides_and_the_environment_filled_in() -> None:
+    """auth's ErrorRate alarm pages at 2% everywhere but prd (1%): each file carries its own."""
+    for env in ("dev", "stg", "prd"):
+        alarms = build_alarms(specs(CONFIG, env)["auth"])
+        rate = [a for a in alarms if a["metric"] == "ErrorRate"]
+        assert rate and {a["threshold"] for a in rate} == {1.0 if env == "prd" else 2.0}
+    text = (ROOT / "terraform" / "generated" / "auth.prd.alarms.json").read_text()
+    assert "${environment}" not in text and '"auth-login-ErrorRate-prd"' in text
+    dashboard = (ROOT / "terraform" / "generated" / "auth.prd.dashboard.json").read_text()
+    assert "critical: ErrorRate >= 1" in dashboard and "critical: ErrorRate >= 2" not in dashboard
+
+
+def test_an_alarm_switched_off_in_an_environment_is_left_out_there(tmp_path: Path) -> None:
+    cfg = project.build(
+        {
+            "metrics": {"Shipped": {"unit": "Count", "description": "Orders shipped."}},
+            "pipelines": {
+                "orders": {
+                    "services": ["orders-api"],
+                    "emits": {"orders-api": ["Shipped"]},
+                    "alarms": [
+                        {"metric": "Shipped", "threshold": 1, "comparison": "<",
+                         "environments": {"dev": {"enabled": False}, "prd": {"threshold": 10}}},
+                    ],
+                }
+            },
+        }
+    )  # fmt: skip
+    project.use(cfg)
+    try:
+        assert build_alarms(specs(cfg, "dev")["orders"]) == []
+        (prd,) = build_alarms(specs(cfg, "prd")["orders"])
+        assert prd["threshold"] == 10 and prd["comparison_operator"] == "LessThanThreshold"
+        assert prd["metric_name"] == "Shipped"
+        (stg,) = build_alarms(specs(cfg, "stg")["orders"])
+        assert stg["threshold"] == 1
+        rows = [w for w in build_dashboard(specs(cfg, "prd")["orders"])["widgets"] if "orders:" in str(w)]
+        assert rows, "the team's metric group gets its own row"
+    finally:
+        for name in cfg.metrics:
+            catalogue.unregister(name)
+
+
+def test_manifest_tells_terraform_the_namespace_files_and_endpoints() -> None:
+    m = manifest(CONFIG)
+    assert m["namespace"] == "DataPipelines"
+    assert m["environments"]["prd"]["files"]["ingest"] == {
+        "dashboard_file": "ingest.prd.dashboard.json",
+        "alarms_file": "ingest.prd.alarms.json",
+    }
+    assert m["environments"]["prd"]["notification_emails"]["critical"] == ["data-oncall@example.com"]
+    assert m["environments"]["dev"]["notification_emails"] == {}
+
+
+def test_build_removes_files_of_pipelines_that_are_gone(tmp_path: Path) -> None:
+    stale = tmp_path / "old.dev.alarms.json"
+    stale.write_text("[]")
+    keep = tmp_path / "notes.txt"
+    keep.write_text("x")
+    build(tmp_path, CONFIG)
+    assert not stale.exists() and keep.exists()
