@@ -63,12 +63,11 @@ STALE_SHARE = 0.10
 
 
 def bench_prepare() -> str:
-    from emulator.source_api import generate_dataset
-    from pipelines.ingest.config import DEFAULT_SUITE
+    from emulator.source_api import DEMO_SUITE, generate_dataset
     from pipelines.ingest.transform import prepare
     from pipelines.ingest.validation import make_validator
 
-    validator = make_validator(DEFAULT_SUITE)
+    validator = make_validator(DEMO_SUITE)
     rows = [
         "| records | time (s) | records/s | valid | duplicates dropped | quarantined |",
         "|---:|---:|---:|---:|---:|---:|",
@@ -494,7 +493,7 @@ class _NoLog:
 
 
 def bench_observed() -> str:
-    from emulator.source_api import generate_dataset
+    from emulator.source_api import DEMO_SUITE, generate_dataset
     from observe import logging as olog
     from pipelines.ingest import config, worker
     from pipelines.ingest.aio import EventLoop
@@ -504,7 +503,11 @@ def bench_observed() -> str:
 
     os.environ.update(FAKE_ENV)
     os.environ.update(
-        SOURCE_URL="http://127.0.0.1:9/records", TABLE_NAME="t", BACKUP_BUCKET="b", ENVIRONMENT="dev"
+        SOURCE_URL="http://127.0.0.1:9/records",
+        TABLE_NAME="t",
+        BACKUP_BUCKET="b",
+        ENVIRONMENT="dev",
+        SUITE_PATH=str(DEMO_SUITE),
     )
     cfg = config.load(config.WORKER_REQUIRED)
     ds = generate_dataset(seed=3, n_records=1000, page_size=250)

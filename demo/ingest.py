@@ -66,7 +66,7 @@ def _functions(settings: dict[str, str]) -> tuple[Any, Any]:
 def main() -> None:
     """Start the emulator, run the pipeline, print what happened, stop the emulator."""
     from emulator.moto_server import moto_server
-    from emulator.source_api import Fault, generate_dataset, source_api
+    from emulator.source_api import DEMO_SUITE, Fault, generate_dataset, source_api
     from observe import logging as olog
     from pipelines.ingest.local import create_resources
 
@@ -90,6 +90,7 @@ def main() -> None:
                 "MAX_PAGES": str(len(ds.pages)),
                 "PAGES_PER_TASK": "3",
                 "FETCH_RETRIES": "1",
+                "SUITE_PATH": str(DEMO_SUITE),  # the demo's domain rules; by default only key + version
                 "BASELINE_TABLE": res.baseline_table or "",
                 # the tick's 4 tasks form the baseline; a schema change would stop a task, the rest warns
                 "DRIFT_MIN_HISTORY": "4",

@@ -61,6 +61,7 @@ _ENV_KEYS = (
     "FETCH_CONCURRENCY",
     "FETCH_RETRIES",
     "HTTP_TIMEOUT",
+    "SUITE_PATH",
 )
 
 
@@ -119,7 +120,7 @@ def run_scenario(
     """
     import boto3
 
-    from emulator.source_api import Fault, generate_dataset, source_api, valid_record
+    from emulator.source_api import DEMO_SUITE, Fault, generate_dataset, source_api, valid_record
     from observe import logging as olog
     from observe import telemetry
     from pipelines.ingest import scheduler, worker
@@ -172,6 +173,7 @@ def run_scenario(
             "FETCH_CONCURRENCY": "4",
             "FETCH_RETRIES": "1",
             "HTTP_TIMEOUT": "2",
+            "SUITE_PATH": str(DEMO_SUITE),  # the demo's domain rules (amount, currency ...)
         }
         with _settings(settings):
             worker.reset_runtime()

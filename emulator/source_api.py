@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -291,7 +292,11 @@ def valid_record(rng: random.Random, key: str, version: int) -> dict[str, Any]:
     }
 
 
-# Each defect is one way a record breaks the ingest suite (pipelines/ingest/suites/records.json).
+#: The demo's domain suite for these records; the pipeline's own default checks only key and version,
+#: so whatever replays this source's defects sets SUITE_PATH to it.
+DEMO_SUITE = Path(__file__).resolve().parents[1] / "demo" / "suites" / "records.json"
+
+# Each defect is one way a record breaks the demo's suite (DEMO_SUITE).
 DEFECTS = (
     "missing_id",
     "bad_version",

@@ -41,7 +41,18 @@ _CONDITION = {
     "row_condition": _Field("row_condition", default=None),
     "condition_parser": _Field("any", default=None),
 }
-_MAPPY = {"mostly": _Field("mostly", default=1.0), "catch_exceptions": _Field("bool", default=True)}
+_MAPPY = {"mostly": _Field("mostly", default=1.0)}
+# What GE 1.x writes into the kwargs of every expectation type (when set): how to report it and
+# whether to catch its errors. GE ignores both when it validates a suite (the validation's own
+# result_format applies, and errors are always caught into exception_info), so observe.checks
+# accepts them, checks them as GE's models do, keeps them in to_json_dict() and ignores them too.
+_VALIDATION_OPTIONS = {
+    "catch_exceptions": _Field("pydantic_bool", default=True),
+    "result_format": _Field("result_format", default=None),
+}
+RESULT_FORMATS = ("BOOLEAN_ONLY", "BASIC", "SUMMARY", "COMPLETE")
+_TRUTHY = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSY = frozenset({"0", "off", "f", "false", "n", "no"})
 _BETWEEN = {
     "min_value": _Field("comparable", default=None),
     "max_value": _Field("comparable", default=None),
@@ -71,7 +82,7 @@ def _agg(between: dict[str, _Field]) -> tuple[str, dict[str, _Field]]:
 
 
 #: type -> (family, kwargs schema). The support list of the issue, nothing implied.
-EXPECTATION_TYPES: dict[str, tuple[str, dict[str, _Field]]] = {
+_TYPES: dict[str, tuple[str, dict[str, _Field]]] = {
     "expect_column_to_exist": (
         TABLE,
         {**_COLUMN, "column_index": _Field("int_or_none", default=None)},
@@ -119,6 +130,10 @@ EXPECTATION_TYPES: dict[str, tuple[str, dict[str, _Field]]] = {
         TABLE,
         {"column_list": _Field("list_or_none", required=True), **_CONDITION},
     ),
+}
+
+EXPECTATION_TYPES: dict[str, tuple[str, dict[str, _Field]]] = {
+    etype: (family, {**schema, **_VALIDATION_OPTIONS}) for etype, (family, schema) in _TYPES.items()
 }
 
 # Top-level keys of an expectation in GE's ``to_json_dict()`` form that carry no semantics here.
@@ -461,6 +476,22 @@ def _coerce(kind: str, value: Any, key: str, ctx: dict[str, Any]) -> Any:
         return value
     if kind == "row_condition":
         return value
+    if kind == "result_format":
+        # GE's ResultFormatUnion: a format name, or a dict that has a result_format key
+        if isinstance(value, dict) and "result_format" in value:
+            return value
+        if isinstance(value, str) and value in RESULT_FORMATS:
+            return value
+        raise bad(f"must be one of {', '.join(RESULT_FORMATS)} or a dict with result_format, got {value!r}")
+    if kind == "pydantic_bool":
+        # pydantic v1's bool, as GE's model reads catch_exceptions: also 0/1 and yes/no style strings
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.lower() in _TRUTHY | _FALSY:
+            return value.lower() in _TRUTHY
+        raise bad(f"must be true or false, got {value!r}")
     raise AssertionError(f"unknown field kind {kind}")  # pragma: no cover - table bug
 
 

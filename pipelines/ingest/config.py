@@ -15,7 +15,6 @@ from pathlib import Path
 
 from observe.config import ENVIRONMENTS, ConfigError, number, require
 
-DEFAULT_SUITE = Path(__file__).parent / "suites" / "records.json"
 VERSION_KINDS = ("auto", "number", "timestamp")
 
 #: Drift actions when ``DRIFT_ACTIONS`` does not name a check: observe and alarm, never block data.
@@ -47,7 +46,8 @@ class IngestConfig:
     key_field: str = "id"
     version_field: str = "version"
     version_kind: str = "auto"
-    suite_path: str = str(DEFAULT_SUITE)
+    #: an ExpectationSuite JSON file; empty: only KEY_FIELD and VERSION_FIELD must be present
+    suite_path: str = ""
     fetch_concurrency: int = 8
     task_concurrency: int = 4
     upsert_concurrency: int = 16
@@ -127,8 +127,8 @@ def load(required: tuple[str, ...], env: Mapping[str, str] | None = None) -> Ing
     version_field = env.get("VERSION_FIELD") or "version"
     if key_field == version_field:
         raise ConfigError(f"KEY_FIELD and VERSION_FIELD are both {key_field!r}; they must differ")
-    suite_path = env.get("SUITE_PATH") or str(DEFAULT_SUITE)
-    if not Path(suite_path).is_file():
+    suite_path = env.get("SUITE_PATH") or ""
+    if suite_path and not Path(suite_path).is_file():
         raise ConfigError(f"SUITE_PATH={suite_path!r}: no such file (an ExpectationSuite JSON document)")
     baseline_table = env.get("BASELINE_TABLE") or ""
     if baseline_table and not _TABLE_NAME.match(baseline_table):

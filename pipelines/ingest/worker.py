@@ -132,7 +132,7 @@ def runtime() -> Runtime:
     from botocore.config import Config
 
     cfg = config.load(config.WORKER_REQUIRED)
-    validator = make_validator(cfg.suite_path)
+    validator = make_validator(cfg.suite_path, key_field=cfg.key_field, version_field=cfg.version_field)
     dynamo = DynamoConnection.from_env(connections=cfg.upsert_concurrency * cfg.task_concurrency + 4)
     session = boto3.session.Session()
     pool = Config(max_pool_connections=cfg.task_concurrency * 2 + 4)  # S3 copies (and the baselines)

@@ -25,7 +25,7 @@ import pytest
 
 from emulator.fault_proxy import fault_proxy
 from emulator.lambda_function import FunctionConfig, LambdaFunction
-from emulator.source_api import Fault, FaultPlan, generate_dataset, source_api
+from emulator.source_api import DEMO_SUITE, Fault, FaultPlan, generate_dataset, source_api
 from emulator.sqs_event_source import SqsEventSource
 from observe.testing import Captured
 from pipelines.ingest.local import create_resources, queue_depth, read_queue
@@ -134,6 +134,7 @@ def test_no_record_is_lost_or_duplicated_under_faults(e2e_aws: str, tmp_path: Pa
             "AWS_MAX_ATTEMPTS": "3",
             "AWS_ENDPOINT_URL_DYNAMODB": proxy.url,  # the worker's DynamoDB calls go through the fault proxy
             "KILL_SWITCH": str(tmp_path / "kill-switch"),
+            "SUITE_PATH": str(DEMO_SUITE),  # the served records are the demo's
         }
         # faults: a 429 burst first, a task that always fails, rare DynamoDB throttles throughout
         source.script(

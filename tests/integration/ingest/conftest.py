@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from emulator.moto_server import FAKE_ENV, moto_server
-from emulator.source_api import SourceAPI, source_api
+from emulator.source_api import DEMO_SUITE, SourceAPI, source_api
 from pipelines.ingest import worker
 from pipelines.ingest.local import Resources, create_resources
 
@@ -46,6 +46,7 @@ def ingest_aws(ingest_moto: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Re
     monkeypatch.setenv("QUEUE_URL", res.queue_url)
     monkeypatch.setenv("HTTP_TIMEOUT", "2")
     monkeypatch.setenv("FETCH_RETRIES", "1")
+    monkeypatch.setenv("SUITE_PATH", str(DEMO_SUITE))  # the served records are the demo's
     worker.reset_runtime()
     yield res
     worker.reset_runtime()

@@ -330,3 +330,76 @@ def test_dates_and_datetimes_in_kwargs_round_trip_like_ge(ge_batch: Any) -> None
         {"column": "t", "min_value": "2024-01-01T06:00:00", "max_value": dt.date(2024, 1, 2).isoformat()},
     )
     _compare(ge_batch, suite, df)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Suites as GE itself writes them: catch_exceptions and result_format in the kwargs of every type
+
+_OPTIONS = st.fixed_dictionaries(
+    {},
+    optional={
+        "catch_exceptions": st.booleans(),
+        "result_format": st.one_of(
+            st.sampled_from((*FORMATS, "BASIC")),
+            st.builds(lambda f, n: {"result_format": f, "partial_unexpected_count": n},
+                      st.sampled_from(FORMATS), st.integers(1, 5)),
+        ),
+    },
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("etype", sorted(EXPECTATION_TYPES))
+def test_suites_written_by_ge_load_unchanged_and_validate_like_ge(ge_batch: Any, etype: str) -> None:
+    """GE's own models build the expectation (with catch_exceptions / result_format, which it puts
+    into the kwargs) and GE's ``to_json_dict()`` writes the suite; observe.checks loads that file
+    unchanged, keeps both options in its own ``to_json_dict()``, and validates exactly as GE does
+    (which ignores them when it validates a suite)."""
+    from great_expectations.expectations.registry import get_expectation_impl
+
+    impl = get_expectation_impl(etype)
+
+    @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+    @given(df=frames(), kwargs=kwargs_for(etype), options=_OPTIONS)
+    def check(df: pd.DataFrame, kwargs: dict[str, Any], options: dict[str, Any]) -> None:
+        try:
+            expectation = impl(**kwargs, **options)
+        except Exception:
+            return  # GE refuses these kwargs: nothing it could have written
+        import great_expectations as gx
+
+        written = json.loads(
+            json.dumps(gx.ExpectationSuite(name=f"ge-{etype}", expectations=[expectation]).to_json_dict())
+        )
+        written["expectations"][0]["id"] = str(uuid.uuid4())  # as a saved suite has (results match by id)
+        kwargs_written = written["expectations"][0]["kwargs"]
+        assert {k: kwargs_written[k] for k in options} == options  # GE did write them into the kwargs
+        mine = load_suite(written)
+        assert {k: mine.to_json_dict()["expectations"][0]["kwargs"][k] for k in options} == options
+        _compare(ge_batch, written, df)
+
+    check()
+
+
+@pytest.mark.parametrize(
+    ("options", "problem"),
+    [
+        ({"result_format": "VERBOSE"}, "result_format"),
+        ({"result_format": None}, "result_format"),
+        ({"result_format": {"partial_unexpected_count": 3}}, "result_format"),
+        ({"catch_exceptions": None}, "catch_exceptions"),
+        ({"catch_exceptions": "maybe"}, "catch_exceptions"),
+    ],
+)
+def test_bad_validation_options_are_refused_like_ge_refuses_them(
+    ge_batch: Any, options: dict[str, Any], problem: str
+) -> None:
+    for etype, kwargs in (
+        ("expect_column_values_to_not_be_null", {"column": "f"}),
+        ("expect_column_mean_to_be_between", {"column": "f", "min_value": 0}),
+        ("expect_table_row_count_to_be_between", {"min_value": 1}),
+    ):
+        suite = _suite_for(etype, {**kwargs, **options})
+        with pytest.raises(Exception):  # noqa: B017 - GE's pydantic error type is an implementation detail
+            ge_batch.build(suite)
+        with pytest.raises(SuiteError, match=problem):
+            load_suite(suite)

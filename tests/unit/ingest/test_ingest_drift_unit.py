@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from emulator.source_api import DEMO_SUITE
 from observe.checks import BatchQuarantined, InMemoryBaselineStore, TaskFailed
 from observe.config import ConfigError
 from pipelines.ingest import config
@@ -20,7 +21,7 @@ WORKER_ENV = {
     "BACKUP_BUCKET": "b",
     "ENVIRONMENT": "dev",
 }
-VALIDATOR = make_validator(config.DEFAULT_SUITE)
+VALIDATOR = make_validator(DEMO_SUITE)
 
 
 def load(**env: str) -> config.IngestConfig:

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipelines.ingest.config import DEFAULT_SUITE
+from emulator.source_api import DEMO_SUITE
 from pipelines.ingest.transform import prepare
 from pipelines.ingest.validation import make_validator
 
-VALIDATOR = make_validator(DEFAULT_SUITE)
+VALIDATOR = make_validator(DEMO_SUITE)
 
 
 def rec(key: Any, version: Any, **extra: Any) -> dict[str, Any]:
@@ -146,3 +147,35 @@ def test_prepare_does_not_mutate_its_input(n: int) -> None:
     snapshot = [dict(r) for r in records]
     run(records)
     assert records == snapshot
+
+
+def test_without_a_suite_any_teams_records_pass_if_they_have_their_key_and_version() -> None:
+    """The default fits any team: only KEY_FIELD and VERSION_FIELD are required, nothing of the demo."""
+    from pipelines.ingest import config
+
+    cfg = config.load((), env={"KEY_FIELD": "order_id", "VERSION_FIELD": "updated_at"})
+    assert cfg.suite_path == ""
+    validator = make_validator(cfg.suite_path, key_field=cfg.key_field, version_field=cfg.version_field)
+    orders = [
+        {"order_id": "o-1", "updated_at": "2026-01-02T03:04:05Z", "sku": "A1", "qty": 2},
+        {"order_id": "o-2", "updated_at": "2026-01-02T03:04:06Z", "note": None},
+        {"order_id": "o-3", "updated_at": None, "sku": "B2"},
+    ]
+    out = prepare(
+        orders, key_field="order_id", version_field="updated_at", version_kind="auto", validator=validator
+    )
+    assert [r["order_id"] for r in out.valid] == ["o-1", "o-2"]  # no name/amount/currency asked for
+    (rejected,) = out.rejected
+    assert rejected.record["order_id"] == "o-3"
+    labels = {e.label for e in validator.suite.spec.expectations}  # type: ignore[attr-defined]
+    assert labels == {
+        "expect_column_values_to_not_be_null:order_id",
+        "expect_column_values_to_not_be_null:updated_at",
+    }
+
+
+def test_the_demo_suite_is_the_demos_not_the_pipelines() -> None:
+    assert DEMO_SUITE.parts[-3:] == ("demo", "suites", "records.json")
+    assert not (
+        Path(__file__).resolve().parents[3] / "pipelines" / "ingest" / "suites" / "records.json"
+    ).exists()
