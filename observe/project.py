@@ -419,7 +419,7 @@ def _parse_pipeline(
             continue
         listed = _str_list(names)
         if listed is None:
-            p.add(where, f'{service} must be a list of metric names, e.g. {service} = ["OrdersShipped"]')
+            p.add(where, f'{service} must be a list of metric names, e.g. {service} = ["MetricName"]')
             continue
         for metric in listed:
             definition = metrics.get(metric) or catalogue.STANDARD.get(metric)

@@ -86,6 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--since", default="3h", help="how far back: 30m, 3h, 1d (default 3h)")
     pv.add_argument("--region", default=None, help="AWS region (default: the standard AWS settings)")
     pv.add_argument(
+        "--emf",
+        type=Path,
+        metavar="FILE",
+        help="first put the EMF documents of these log lines into the local emulator (AWS_ENDPOINT_URL)",
+    )
+    pv.add_argument(
         "--aws-image",
         action="store_true",
         help="also fetch CloudWatch's own rendering of each widget (GetMetricWidgetImage; real AWS only)",
@@ -184,7 +190,7 @@ def cmd_dashboards(args: argparse.Namespace) -> int:
         for path in build(args.out, config):
             print(path)
         return EXIT_OK
-    from dashboards.preview import PreviewError, preview
+    from observe_cli.preview import PreviewError, preview
 
     if args.pipeline not in config.pipelines:
         print(
@@ -202,6 +208,7 @@ def cmd_dashboards(args: argparse.Namespace) -> int:
             since=args.since,
             region=args.region,
             aws_image=args.aws_image,
+            emf=args.emf,
         )
     except PreviewError as exc:
         print(f"observe dashboards preview: {exc}", file=sys.stderr)

@@ -58,7 +58,7 @@ run "workspace" {
     error_message = "the functions run the zip pinned by object version"
   }
   assert {
-    condition     = length(module.observability.alarm_names) == length(jsondecode(file("../generated/ingest.alarms.json"))) + length(jsondecode(file("../generated/auth.alarms.json")))
+    condition     = length(module.observability.alarm_names) == length(jsondecode(file("../generated/ingest.${local.env}.alarms.json"))) + length(jsondecode(file("../generated/auth.${local.env}.alarms.json")))
     error_message = "every generated alarm is deployed"
   }
   assert {

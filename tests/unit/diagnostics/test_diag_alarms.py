@@ -55,8 +55,16 @@ def test_an_unknown_alarm_names_close_matches(alarms: list) -> None:
         find_alarm(alarms, "ingest-worker-RecordsQuarantined")
 
 
-def test_any_environment_and_a_deployment_prefix_resolve(alarms: list) -> None:
-    qa = find_alarm(alarms, "ingest-worker-RecordsQuarantined-qa")  # a team's own environment name
+def test_any_environment_and_a_deployment_prefix_resolve(alarms: list, tmp_path: Path) -> None:
+    # a template file (a team's own build, placeholders kept) resolves any environment name
+    dev = (ALARMS_DIR / "ingest.dev.alarms.json").read_text()
+    template = dev.replace('-dev"', '-${environment}"').replace(
+        '"environment": "dev"', '"environment": "${environment}"'
+    )
+    (tmp_path / "ingest.alarms.json").write_text(template)
+    qa = find_alarm(
+        load_alarms(tmp_path), "ingest-worker-RecordsQuarantined-qa"
+    )  # a team's own environment name
     assert qa.environment == "qa" and dict(qa.dimensions)["environment"] == "qa"
     assert qa.template == "ingest-worker-RecordsQuarantined-${environment}"
     deployed = find_alarm(alarms, "acme-data-ingest-worker-RecordsQuarantined-prd")  # terraform's name_prefix

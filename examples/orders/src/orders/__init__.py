@@ -1,0 +1,1 @@
+"""The orders team's shipping function."""

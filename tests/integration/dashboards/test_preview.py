@@ -1,0 +1,130 @@
+"""`observe dashboards preview` on seeded data: three hours of the ingest pipeline's EMF documents put
+into CloudWatch on a moto server over HTTP, drawn widget by widget from GetMetricData."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dashboards.config import load
+from emulator.moto_server import FAKE_ENV, moto_server
+from observe.metrics import MetricsBuffer, documents
+from observe_cli.main import main
+from observe_cli.preview import PreviewError, emf_to_metric_data, preview
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[3]
+NOW = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
+SPIKE = NOW - dt.timedelta(minutes=52)  # the quarantine spike: past the alarm's 100
+
+
+@pytest.fixture
+def cloudwatch(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    import boto3
+
+    with moto_server(set_env=False) as url:
+        for k, v in FAKE_ENV.items():
+            monkeypatch.setenv(k, v)
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        yield boto3.client("cloudwatch")
+
+
+def ingest_emf(seed: int = 5) -> list[dict[str, Any]]:
+    """What the scheduler and the worker would have written over the last three hours."""
+    rng = random.Random(seed)
+    docs = []
+    for i in range(36):
+        at = NOW - dt.timedelta(minutes=5 * i + 2)
+        ts = int(at.timestamp() * 1000)
+        for service in ("ingest-scheduler", "ingest-worker"):
+            buf = MetricsBuffer()
+            failed = rng.random() < 0.15
+            buf.add("Duration", rng.uniform(200, 900) if service == "ingest-worker" else rng.uniform(20, 60))
+            buf.add("MaxMemoryUsed", rng.uniform(150, 260))
+            buf.add("MemoryUtilization", rng.uniform(30, 55))
+            buf.add("ColdStart", 1 if i == 35 else 0)
+            if failed:
+                buf.add("Errors", 1, error_type=rng.choice(["ReadTimeout", "ThrottledError"]))
+            else:
+                buf.add("Errors", 0)
+            buf.add("Throttles", 1 if failed and service == "ingest-worker" else 0)
+            if service == "ingest-scheduler":
+                buf.add("TasksPlanned", 4)
+            else:
+                buf.add("RecordsFetched", 500)
+                bad = 140 if abs((at - SPIKE).total_seconds()) < 150 else rng.randint(0, 6)
+                buf.add("RecordsQuarantined", bad)
+                buf.add("RecordsValid", 500 - bad)
+                buf.add("RecordsUpserted", 480 - bad)
+                for _ in range(3):
+                    buf.add("FetchLatency", rng.uniform(80, 400))
+                if bad > 100:
+                    buf.add("InputAnomalies", 1, check="unexpected_rate")
+                    buf.add("ExpectationFailures", bad, expectation="expect_column_values_to_be_in_set")
+            dims = {"service": service, "pipeline": "ingest", "environment": "dev"}
+            docs += documents(buf, dims, {"aws_request_id": f"r-{i}"}, timestamp_ms=ts)
+    return docs
+
+
+def test_emf_documents_become_the_datapoints_cloudwatch_would_extract() -> None:
+    docs = ingest_emf()[:2]
+    data = emf_to_metric_data(docs)
+    (namespace,) = data
+    names = {d["MetricName"] for d in data[namespace]}
+    assert {"Duration", "TasksPlanned", "Errors"} <= names
+    assert all(d["Timestamp"].tzinfo is not None and isinstance(d["Value"], float) for d in data[namespace])
+
+
+def test_seeding_is_refused_against_real_aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL_CLOUDWATCH", raising=False)
+    (tmp_path / "x.jsonl").write_text("")
+    with pytest.raises(PreviewError, match="only against the local emulator"):
+        preview(load(ROOT / "observe.toml"), "ingest", tmp_path, emf=tmp_path / "x.jsonl", client=object())
+
+
+def test_preview_draws_every_widget_from_getmetricdata(cloudwatch: Any, tmp_path: Path) -> None:
+    emf = tmp_path / "ingest.jsonl"
+    emf.write_text("\n".join(json.dumps(d) for d in ingest_emf()) + "\n")
+    out = tmp_path / "preview"
+    config = load(ROOT / "observe.toml")
+    files = preview(config, "ingest", out, environment="dev", since="3h", emf=emf, now=NOW)
+    assert [f.name for f in files] == ["ingest.dev.png", "ingest.dev.html"]
+    widgets = json.loads((out / "ingest.dev.json").read_text())
+    body = json.loads((ROOT / "terraform" / "generated" / "ingest.dev.dashboard.json").read_text())
+    assert [(w["x"], w["y"], w["width"], w["height"]) for w in widgets] == [
+        (w["x"], w["y"], w["width"], w["height"]) for w in body["widgets"]
+    ]  # the deployed layout, on the 24-column grid
+    by_title = {w["title"]: w for w in widgets}
+    records = next(w for t, w in by_title.items() if t.startswith("ingest: ") and "RecordsFetched" in t)
+    quarantined = records["series"]["RecordsQuarantined (ingest-worker)"]
+    assert max(quarantined) == 140 and len(quarantined) == 35  # every period in the 3 h, the spike too
+    assert 100 in records["thresholds"]  # the alarm's threshold drawn where its metric is
+    errors = by_title["ingest-worker: errors and error rate"]
+    rate = errors["series"]["error rate (%)"]  # metric math evaluated per period
+    assert rate and all(v in (0.0, 100.0) for v in rate) and 100.0 in rate
+    breakdown = by_title["ingest-worker: errors by exception class"]["series"]
+    services, classes = ("ingest-scheduler", "ingest-worker"), ("ReadTimeout", "ThrottledError")
+    labels = {f"{s} {e}" for s in services for e in classes}
+    assert breakdown and set(breakdown) <= labels  # SEARCH expanded: one line per service and class
+    page = (out / "ingest.dev.html").read_text()
+    assert "the emulator computes no percentiles" in page and "seeded" in page
+    assert (out / "ingest.dev.png").stat().st_size > 50_000
+
+
+def test_the_cli_previews_and_names_a_pipeline_that_is_not_there(
+    cloudwatch: Any, tmp_path: Path, capsys
+) -> None:
+    cli = ["dashboards", "preview", "--out", str(tmp_path), "--pipeline"]
+    assert main([*cli, "ingets"]) == 2
+    assert "no pipeline 'ingets'" in capsys.readouterr().err
+    assert main([*cli, "auth", "--since", "3x"]) == 2
+    assert "--since '3x'" in capsys.readouterr().err
+    assert main([*cli, "auth", "--since", "30m"]) == 0
+    assert (tmp_path / "auth.dev.png").is_file()
