@@ -64,12 +64,17 @@ def manifest(config: ProjectConfig) -> dict[str, Any]:
     }
 
 
-def build(out: Path, config: ProjectConfig) -> list[Path]:
+def build(out: Path, config: ProjectConfig | None = None) -> list[Path]:
     """Write every pipeline's files for every environment, and the manifest; returns the paths.
 
+    ``config`` defaults to the one found from the working directory (:func:`dashboards.config.load`).
     Dashboard and alarm files in ``out`` that no pipeline wrote (a pipeline removed or renamed) are
     deleted, so Terraform cannot deploy a stale one.
     """
+    if config is None:
+        from dashboards.config import load
+
+        config = load()
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for env in ENVIRONMENTS:

@@ -93,13 +93,10 @@ def test_a_team_root_calls_the_modules_by_pinned_source(release: tuple[Path, str
     consumer = tmp_path / "team-infra"
     (consumer / "tests").mkdir(parents=True)
     build(consumer / "generated")
-    generated = sorted(
-        p.name.removesuffix(".alarms.json") for p in (consumer / "generated").glob("*.alarms.json")
-    )
+    stg = sorted((consumer / "generated").glob("*.stg.alarms.json"))  # the plan is of stg
+    generated = sorted(p.name.removesuffix(".stg.alarms.json") for p in stg)
     assert generated, "the dashboards build wrote alarm files"
-    alarms = sum(
-        len(json.loads(p.read_text(encoding="utf-8"))) for p in (consumer / "generated").glob("*.alarms.json")
-    )
+    alarms = sum(len(json.loads(p.read_text(encoding="utf-8"))) for p in stg)
 
     main = _example().replace(PUBLIC, f"git::file://{repo}")
     assert f"git::file://{repo}//terraform/modules/observed_lambda?ref={tag}" in main

@@ -1,6 +1,6 @@
 variable "alarms_file" {
   type        = string
-  description = "Path to a <pipeline>.alarms.json written by `observe dashboards build --out <dir>` (a JSON list of alarm specs)."
+  description = "Path to a <pipeline>.<environment>.alarms.json written by `observe dashboards build --out <dir>` (a JSON list of alarm specs)."
 
   validation {
     condition     = endswith(var.alarms_file, ".json")
@@ -10,7 +10,7 @@ variable "alarms_file" {
 
 variable "dashboard_file" {
   type        = string
-  description = "Path to the matching <pipeline>.dashboard.json (a CloudWatch dashboard body); null when there is none."
+  description = "Path to the matching <pipeline>.<environment>.dashboard.json (a CloudWatch dashboard body); null when there is none."
   default     = null
 }
 

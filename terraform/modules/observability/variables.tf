@@ -35,7 +35,7 @@ variable "pipelines" {
     dashboard_file = string
     alarms_file    = string
   }))
-  description = "Per pipeline, the files `observe dashboards build --out <dir>` wrote: <pipeline>.dashboard.json and <pipeline>.alarms.json. Paths are read from the directory terraform runs in: give them as \"$${path.root}/<dir>/<pipeline>.dashboard.json\"."
+  description = "Per pipeline, the files `observe dashboards build --out <dir>` wrote for the environment: <pipeline>.<environment>.dashboard.json and <pipeline>.<environment>.alarms.json (observe.json lists them). Paths are read from the directory terraform runs in: give them as \"$${path.root}/<dir>/<pipeline>.<environment>.dashboard.json\"."
 
   validation {
     condition     = alltrue([for p in values(var.pipelines) : endswith(p.dashboard_file, ".dashboard.json") && endswith(p.alarms_file, ".alarms.json")])
