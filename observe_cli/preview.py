@@ -53,7 +53,7 @@ class Series:
     unit: str = ""
     visible: bool = True
     points: list[tuple[dt.datetime, float]] = field(default_factory=list)
-    note: str = ""
+    right: bool = False  # drawn on the right-hand axis (a second unit)
 
 
 @dataclass
@@ -69,6 +69,7 @@ class DrawnWidget:
     series: list[Series] = field(default_factory=list)
     thresholds: list[dict[str, Any]] = field(default_factory=list)
     text: str = ""
+    axes: dict[str, str] = field(default_factory=dict)  # left/right -> the axis label the body gives
 
 
 def parse_since(since: str) -> dt.timedelta:
@@ -90,7 +91,14 @@ def body_for(config: ProjectConfig, pipeline: str, environment: str, region: str
     spec = specs(config, environment)[pipeline]
     text = json.dumps(build_dashboard(spec))
     namespace = os.environ.get("METRICS_NAMESPACE") or config.effective_namespace
-    for key, value in (("environment", environment), ("region", region), ("namespace", namespace)):
+    fills = {
+        "environment": environment,
+        "region": region,
+        "namespace": namespace,
+        "alarm_arn_prefix": "",  # the alarm widget lists names; Terraform makes them ARNs
+        "log_group_prefix": "/aws/lambda/",  # for display: each function's deployed name comes first
+    }
+    for key, value in fills.items():
         text = text.replace("${" + key + "}", value)
     body: dict[str, Any] = json.loads(text)
     return body
@@ -206,11 +214,23 @@ class _Fetcher:
                 kwargs["NextToken"] = token
         return {k: sorted(v) for k, v in out.items()}
 
+    def alarm_states(self, names: list[str]) -> dict[str, str]:
+        """name -> state of the alarms that exist at the endpoint (none, before a deploy)."""
+        states: dict[str, str] = {}
+        for start in range(0, len(names), 100):
+            try:
+                page = self.client.describe_alarms(AlarmNames=names[start : start + 100])
+            except Exception:  # an endpoint without alarms support: the states stay unknown
+                return states
+            for alarm in page.get("MetricAlarms", []) + page.get("CompositeAlarms", []):
+                states[alarm["AlarmName"]] = alarm.get("StateValue", "?")
+        return states
+
     def search(self, expression: str, default_label: str) -> list[Series]:
         m = _SEARCH.search(expression)
         if not m:
             raise PreviewError(f"cannot read the SEARCH expression {expression!r}")
-        schema = [s.strip() for s in m.group(1).split(",")]
+        schema = [s.strip().strip('"') for s in m.group(1).split(",")]
         namespace, dim_names = schema[0], set(schema[1:])
         terms = dict(_TERM.findall(m.group(2)))
         name = terms.pop("MetricName", None)
@@ -275,9 +295,20 @@ def fetch_widget(widget: Mapping[str, Any], fetcher: _Fetcher) -> DrawnWidget:
         width=int(widget.get("width", 6)),
         height=int(widget.get("height", 6)),
         thresholds=list(props.get("annotations", {}).get("horizontal", [])),
+        axes={
+            k: str(v.get("label", "")) for k, v in (props.get("yAxis") or {}).items() if isinstance(v, dict)
+        },
     )
     if drawn.kind == "text":
         drawn.text = str(props.get("markdown", ""))
+        return drawn
+    if drawn.kind == "alarm":
+        names = [str(a) for a in props.get("alarms", [])]
+        states = fetcher.alarm_states(names)
+        drawn.text = "\n".join(f"* {n}: {states.get(n, 'not deployed here')}" for n in names)
+        return drawn
+    if drawn.kind == "log":
+        drawn.text = "Logs Insights (not run by the preview):\n" + str(props.get("query", ""))
         return drawn
     period = int(props.get("period", 300))
     queries: list[dict[str, Any]] = []
@@ -292,7 +323,11 @@ def fetch_widget(widget: Mapping[str, Any], fetcher: _Fetcher) -> DrawnWidget:
                 series += fetcher.search(expr, label)
             else:
                 s = Series(
-                    label=label, id=str(options.get("id", f"e{i}")), unit="Percent" if "100" in expr else ""
+                    label=label,
+                    id=str(options.get("id", f"e{i}")),
+                    unit="Percent" if "100" in expr else "",
+                    visible=options.get("visible", True) is not False,
+                    right=options.get("yAxis") == "right",
                 )
                 expressions.append((s, expr))
                 series.append(s)
@@ -320,6 +355,7 @@ def fetch_widget(widget: Mapping[str, Any], fetcher: _Fetcher) -> DrawnWidget:
                 id=qid,
                 unit="Count" if stat == "SampleCount" else _unit(name),
                 visible=options.get("visible", True) is not False,
+                right=options.get("yAxis") == "right",
             )
         )
     data = fetcher.get(queries) if queries else {}
@@ -351,6 +387,12 @@ def _markdown_lines(text: str) -> list[tuple[str, str]]:
     return out
 
 
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width=max(20, width * 9)))
+
+
 def draw(
     widgets: Sequence[DrawnWidget], path: Path, title: str, window: tuple[dt.datetime, dt.datetime]
 ) -> Path:
@@ -362,72 +404,107 @@ def draw(
     from matplotlib.figure import Figure
 
     rows = max((w.y + w.height for w in widgets), default=1)
-    fig = Figure(figsize=(GRID * CELL_W / 100, rows * CELL_H / 100 + 0.4), dpi=100)
+    header = 40  # pixels above the grid, for the page title
+    fig_w, fig_h = GRID * CELL_W, rows * CELL_H + header
+    fig = Figure(figsize=(fig_w / 100, fig_h / 100), dpi=100)
     fig.patch.set_facecolor("#f2f3f3")
-    total_h = rows * CELL_H + 40
-    fig.text(0.005, 1 - 14 / total_h, title, fontsize=11, weight="bold", va="center")
-    pad_x, pad_y = 6 / (GRID * CELL_W), 6 / total_h
+    fig.text(6 / fig_w, 1 - 18 / fig_h, title, fontsize=11, weight="bold", va="center")
+
+    def box(x0: float, y0: float, width: float, height: float) -> tuple[float, float, float, float]:
+        """A rectangle in pixels (from the top left) as figure fractions (from the bottom left)."""
+        return (x0 / fig_w, 1 - (y0 + height) / fig_h, width / fig_w, height / fig_h)
+
+    def card(x0: float, y0: float, width: float, height: float) -> Any:
+        panel = fig.add_axes(box(x0, y0, width, height))
+        panel.set_facecolor("white")
+        panel.set_xticks([])
+        panel.set_yticks([])
+        for spine in panel.spines.values():
+            spine.set_color("#d5dbdb")
+        return panel
+
     for w in widgets:
-        left = w.x / GRID + pad_x
-        width = w.width / GRID - 2 * pad_x
-        height = w.height * CELL_H / total_h - 2 * pad_y
-        bottom = 1 - (40 + (w.y + w.height) * CELL_H) / total_h + pad_y
-        if w.kind == "text":
-            ax = fig.add_axes((left, bottom, width, height))
-            ax.set_facecolor("white")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_color("#d5dbdb")
-            lines = _markdown_lines(w.text)
-            step = 1 / (len(lines) + 1)
-            for i, (style, text) in enumerate(lines):
+        x0, y0 = w.x * CELL_W + 4, header + w.y * CELL_H + 4
+        width, height = w.width * CELL_W - 8, w.height * CELL_H - 8
+        panel = card(x0, y0, width, height)
+        if w.kind in ("text", "alarm", "log"):
+            lines = _markdown_lines(w.text if w.kind != "log" else _wrap(w.text, w.width))
+            if w.kind != "text":
+                lines.insert(0, ("heading", w.title))
+            line_h = 15 / height
+            for i, (style, text) in enumerate(lines[: max(1, int(height // 15) - 1)]):
                 heading = style == "heading"
-                ax.text(
+                panel.text(
                     0.01,
-                    1 - (i + 0.8) * step,
+                    1 - (i + 0.9) * line_h,
                     text[:220],
-                    transform=ax.transAxes,
+                    transform=panel.transAxes,
                     va="center",
-                    fontsize=11 if heading else 8,
+                    fontsize=10 if heading else 8,
                     weight="bold" if heading else "normal",
                 )
             continue
-        ax = fig.add_axes((left + 0.028, bottom + 0.02 * 6 / max(rows / 10, 1), width - 0.034, height - 0.06))
-        ax.set_facecolor("white")
-        ax.set_title(w.title[:70], fontsize=8, loc="left", weight="bold")
+        panel.text(
+            6 / width,
+            1 - 11 / height,
+            w.title[:80],
+            transform=panel.transAxes,
+            fontsize=8,
+            weight="bold",
+            va="center",
+        )
         shown = [s for s in w.series if s.visible]
-        drew = False
-        for s in shown:
+        has_right = any(s.right for s in shown) or any(t.get("yAxis") == "right" for t in w.thresholds)
+        ax = fig.add_axes(box(x0 + 46, y0 + 24, width - 46 - (44 if has_right else 10), height - 24 - 22))
+        ax.set_facecolor("none")
+        axes = {"left": ax, "right": ax.twinx() if has_right else ax}
+        handles: list[Any] = []
+        for n, s in enumerate(shown):
             if s.points:
                 xs, ys = zip(*s.points, strict=True)
-                ax.plot(xs, ys, linewidth=1.3, marker="." if len(xs) < 3 else None, label=s.label[:40])
-                drew = True
+                target = axes["right" if s.right else "left"]
+                (line,) = target.plot(
+                    xs,
+                    ys,
+                    linewidth=1.3,
+                    color=f"C{n % 10}",
+                    marker="." if len(xs) < 3 else None,
+                    label=s.label[:40],
+                )
+                handles.append(line)
         for t in w.thresholds:
-            ax.axhline(float(t["value"]), color=t.get("color", "#d62728"), linestyle="--", linewidth=1)
-            ax.annotate(
+            target = axes["right" if t.get("yAxis") == "right" else "left"]
+            colour = t.get("color", "#d62728")
+            target.axhline(float(t["value"]), color=colour, linestyle="--", linewidth=1)
+            target.annotate(
                 str(t.get("label", ""))[:40],
                 xy=(1, float(t["value"])),
                 xycoords=("axes fraction", "data"),
                 ha="right",
                 va="bottom",
                 fontsize=6,
-                color=t.get("color", "#d62728"),
+                color=colour,
             )
-        if not drew:
+        if not handles:
             ax.text(0.5, 0.5, "No data", transform=ax.transAxes, ha="center", va="center", color="#687078")
         else:
-            ax.legend(fontsize=6, loc="upper left", frameon=False)
-        values = [v for s in shown for _, v in s.points] + [float(t["value"]) for t in w.thresholds]
-        if values and min(values) >= 0:  # counts and latencies start at 0, as CloudWatch draws them
-            ax.set_ylim(bottom=0, top=max(max(values) * 1.1, 1))
+            ax.legend(handles=handles, fontsize=6, loc="upper left", frameon=False)
+        for side, target in axes.items():
+            if side == "right" and target is ax:
+                continue
+            on_side = [s for s in shown if s.right == (side == "right")]
+            values = [v for s in on_side for _, v in s.points]
+            values += [
+                float(t["value"]) for t in w.thresholds if (t.get("yAxis") == "right") == (side == "right")
+            ]
+            if values and min(values) >= 0:  # counts, latencies, percentages from 0, as CloudWatch draws them
+                target.set_ylim(bottom=0, top=max(max(values) * 1.1, 1))
+            label = w.axes.get(side) or " / ".join(sorted({s.unit for s in on_side if s.unit}))
+            target.set_ylabel(label, fontsize=7)
+            target.tick_params(labelsize=6)
         ax.set_xlim(mdates.date2num(window[0]), mdates.date2num(window[1]))
-        units = sorted({s.unit for s in shown if s.unit})
-        if units:
-            ax.set_ylabel(" / ".join(units), fontsize=7)
-        ax.tick_params(labelsize=6)
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
-        ax.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=5))
+        ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=6))
         ax.grid(True, color="#eaeded", linewidth=0.6)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, facecolor=fig.get_facecolor())
@@ -440,7 +517,7 @@ def page(
     """The HTML page: the picture, what each widget drew, the notes, CloudWatch's own images."""
     rows = []
     for w in widgets:
-        if w.kind == "text":
+        if w.kind != "metric":
             continue
         series = "<br>".join(
             html.escape(

@@ -102,17 +102,19 @@ def test_preview_draws_every_widget_from_getmetricdata(cloudwatch: Any, tmp_path
         (w["x"], w["y"], w["width"], w["height"]) for w in body["widgets"]
     ]  # the deployed layout, on the 24-column grid
     by_title = {w["title"]: w for w in widgets}
-    records = next(w for t, w in by_title.items() if t.startswith("ingest: ") and "RecordsFetched" in t)
-    quarantined = records["series"]["RecordsQuarantined (ingest-worker)"]
+    assert by_title["Ingestion pipeline (dev): alarms"]["kind"] == "alarm"
+    counts = by_title["ingest: counts"]["series"]
+    quarantined = counts["RecordsQuarantined (ingest-worker)"]
     assert max(quarantined) == 140 and len(quarantined) == 35  # every period in the 3 h, the spike too
-    assert 100 in records["thresholds"]  # the alarm's threshold drawn where its metric is
-    errors = by_title["ingest-worker: errors and error rate"]
-    rate = errors["series"]["error rate (%)"]  # metric math evaluated per period
-    assert rate and all(v in (0.0, 100.0) for v in rate) and 100.0 in rate
-    breakdown = by_title["ingest-worker: errors by exception class"]["series"]
-    services, classes = ("ingest-scheduler", "ingest-worker"), ("ReadTimeout", "ThrottledError")
-    labels = {f"{s} {e}" for s in services for e in classes}
-    assert breakdown and set(breakdown) <= labels  # SEARCH expanded: one line per service and class
+    alarmed = by_title["RecordsQuarantined (count)"]
+    assert alarmed["thresholds"] == [100] and max(alarmed["series"]["ingest-worker"]) == 140
+    rate = by_title["error rate per service (%)"]["series"]["ingest-worker error rate (%)"]
+    assert rate and all(v in (0.0, 100.0) for v in rate) and 100.0 in rate  # metric math per period
+    breakdown = by_title["ingest-worker: errors by error type"]["series"]
+    assert "all" in breakdown and set(breakdown) - {"all"} <= {"ReadTimeout", "ThrottledError"}
+    assert set(breakdown) - {"all"}, "the per-service SEARCH expanded into one line per class"
+    anomalies = by_title["ingest-worker: InputAnomalies by check"]["series"]
+    assert anomalies == {"unexpected_rate": [1.0]}
     page = (out / "ingest.dev.html").read_text()
     assert "the emulator computes no percentiles" in page and "seeded" in page
     assert (out / "ingest.dev.png").stat().st_size > 50_000
