@@ -508,28 +508,18 @@ def _parse_redaction(raw: Any, p: _Problems) -> Redaction:
     if not isinstance(patterns, dict):
         p.add("redaction", 'patterns must be a table of name = "regex"')
         patterns = {}
+    from observe import redact
+
     for name, rx in patterns.items():
-        if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name):
-            p.add(
-                "redaction.patterns",
-                f"{name!r}: a pattern name is lower-case letters, digits and '_' "
-                "(it shows in the marker [REDACTED:name])",
-            )
-            continue
-        if not isinstance(rx, str):
-            p.add("redaction.patterns", f"{name} must be a regular expression string")
-            continue
         try:
-            compiled = re.compile(rx)
-        except re.error as exc:
-            p.add("redaction.patterns", f"{name}: not a valid regular expression ({exc})")
-            continue
-        if compiled.match(""):
-            p.add(
-                "redaction.patterns", f"{name}: the pattern matches the empty string (it would mask nothing)"
-            )
+            redact._check_pattern(name, rx)  # the redaction's own rule: linear time, not empty
+        except redact.RedactionRuleError as exc:
+            p.add("redaction.patterns", f"{name}: {str(exc).split(': ', 1)[-1]}")
             continue
         checked[name] = rx
+    for key in keys:
+        if not key.strip():
+            p.add("redaction", "keys has an empty field name")
     return Redaction(keys=tuple(keys), patterns=checked)
 
 
@@ -773,10 +763,7 @@ def use(config: ProjectConfig, *, key: str | None = None) -> ProjectConfig:
     if config.redaction.keys or config.redaction.patterns:
         from observe import redact
 
-        add_rules = getattr(redact, "add_rules", None)
-        if add_rules is None:  # pragma: no cover - an observe without configurable redaction
-            raise ConfigFileError([f"{config.source}: [redaction] needs observe.redact.add_rules"])
-        add_rules(keys=config.redaction.keys, patterns=dict(config.redaction.patterns))
+        redact.add_rules(keys=config.redaction.keys, patterns=dict(config.redaction.patterns))
     return config
 
 
@@ -803,10 +790,14 @@ def where_to_declare() -> str:
 
 
 def reset() -> None:
-    """Forget every loaded configuration and the metrics it registered (tests)."""
+    """Forget every loaded configuration, the metrics and redaction rules it added (tests)."""
     for config in _active.values():
         for name in config.metrics:
             catalogue.unregister(name)
+    if any(c.redaction.keys or c.redaction.patterns for c in _active.values()):
+        from observe import redact
+
+        redact.reset_rules()
     _active.clear()
     _pending.clear()
     _searched.clear()

@@ -296,12 +296,16 @@ def test_preview_draws_the_dashboard_from_what_the_function_emitted(
     png = adoption.project / "preview" / "orders.dev.png"
     page = (adoption.project / "preview" / "orders.dev.html").read_text()
     assert str(png.name) in done.stdout and png.stat().st_size > 20_000 and png.read_bytes()[:4] == b"\x89PNG"
-    assert "seeded" in page and "orders-shipper: cold starts" in page
-    widgets = json.loads((adoption.project / "preview" / "orders.dev.json").read_text())
-    rejected = next(w for w in widgets if "OrdersRejected" in w["title"] and "by reason" in w["title"])
-    assert rejected["series"] == {"orders-shipper no_address": [1.0]}  # the SEARCH found the dimension value
-    counts = next(w for w in widgets if w["title"].startswith("orders: OrdersShipped, OrdersRejected"))
-    assert counts["thresholds"] == [1] and sum(sum(v) for v in counts["series"].values()) == 3.0
+    assert "seeded" in page and "orders-shipper: other counts" in page
+    widgets = {
+        w["title"]: w for w in json.loads((adoption.project / "preview" / "orders.dev.json").read_text())
+    }
+    rejected = widgets["orders-shipper: OrdersRejected by reason"]
+    assert rejected["series"] == {"no_address": [1.0]}  # the SEARCH found the dimension value
+    alarmed = widgets["OrdersRejected (count)"]
+    assert alarmed["thresholds"] == [1] and alarmed["series"] == {"orders-shipper": [1.0]}
+    counts = widgets["orders: counts"]["series"]
+    assert counts == {"OrdersShipped (orders-shipper)": [2.0], "OrdersRejected (orders-shipper)": [1.0]}
 
 
 def test_observe_diag_triages_the_alarm_from_the_teams_configuration(

@@ -8,11 +8,10 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from observe import catalogue, project, redact
+from observe import catalogue, project
 from observe.project import ConfigFileError, build, load
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -140,7 +139,8 @@ MISTAKES = [
     ('[notifications.prd]\ncritical = ["oncall"]', "'oncall' is not an e-mail address"),
     ('[notifications.prd]\nurgent = ["a@b.co"]', "unknown key 'urgent'"),
     ('[redaction]\npatterns = { bad = "([a-z" }', "bad: not a valid regular expression"),
-    ('[redaction]\npatterns = { empty = "x*" }', "empty: the pattern matches the empty string"),
+    ('[redaction]\npatterns = { empty = "x{0,3}" }', "empty: matches the empty string"),
+    ('[redaction]\npatterns = { slow = "ord_.*" }', "slow: unbounded repeat"),
     ('include = ["nowhere.toml"]', "no such file"),
     ("namespace = ", "not valid TOML"),
 ]
@@ -253,15 +253,18 @@ def test_the_namespace_comes_from_the_file_unless_set(isolated, tmp_path, monkey
     assert namespace() == "Set-By-Terraform"
 
 
-def test_redaction_rules_are_handed_to_observe_redact(isolated, tmp_path, monkeypatch) -> None:
-    calls: list[Any] = []
+def test_redaction_rules_from_the_file_mask_the_logs(isolated, tmp_path, observe_capture) -> None:
+    from observe import get_logger
 
-    def add_rules(keys: Any = (), patterns: Any = None) -> None:
-        calls.append((tuple(keys), patterns))
-
-    monkeypatch.setattr(redact, "add_rules", add_rules, raising=False)
-    project.use(load(write(tmp_path, GOOD + REDACTION)))
-    assert calls == [(("customer_ref",), {"order_token": "ord_[A-Za-z0-9]{24}"})]
+    project.use(load(write(tmp_path, GOOD.replace('namespace = "Orders"', "") + REDACTION)))
+    token = "ord_" + "A1b2C3d4" * 3
+    get_logger("t").info("paid", customer_ref="C-000123", note=f"token {token} used")
+    (line,) = [x for x in observe_capture.logs if x["message"] == "paid"]
+    assert line["customer_ref"] != "C-000123" and "C-000123" not in observe_capture.text
+    assert token not in observe_capture.text and "[REDACTED:order_token]" in line["note"]
+    project.reset()
+    get_logger("t").info("again", note=f"token {token}")
+    assert token in observe_capture.text  # the rules went with the configuration
 
 
 SCRIPT = """
