@@ -47,6 +47,7 @@ if str(ROOT) not in sys.path:  # run as a plain script
 
 from benchmarks._common import write  # noqa: E402
 from benchmarks.bench_ingest import FAKE_ENV, _free_port, _wait_http, process  # noqa: E402
+from emulator.env import scoped_env  # noqa: E402
 
 QUICK = os.environ.get("BENCH_TRIAGE_QUICK") == "1"
 LINES_PER_HOUR = 25_000 if QUICK else 250_000
@@ -334,6 +335,14 @@ def files_for(root: Path, hours: int) -> list[Path]:
 # --- moto ------------------------------------------------------------------------------------------------
 
 
+def _put(logs: Any, group: str, stream: str, events: list[dict[str, Any]]) -> None:
+    """One PutLogEvents call; its events in time order, as the API wants (concurrent invocations
+    interleave, so a file's lines are not quite in order)."""
+    logs.put_log_events(
+        logGroupName=group, logStreamName=stream, logEvents=sorted(events, key=lambda e: e["timestamp"])
+    )
+
+
 @contextmanager
 def moto_holding(root: Path) -> Iterator[tuple[str, float]]:
     """A moto server process holding the lines (log groups), their metrics and the alarms; (url, fill s)."""
@@ -347,10 +356,7 @@ def moto_holding(root: Path) -> Iterator[tuple[str, float]]:
     ) as proc:
         url = f"http://127.0.0.1:{port}"
         _wait_http(url, proc)
-        env = {**FAKE_ENV, "AWS_ENDPOINT_URL": url}
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
+        with scoped_env({**FAKE_ENV, "AWS_ENDPOINT_URL": url}):
             started = time.perf_counter()
             logs = boto3.client("logs")
             for service in (WORKER, SCHEDULER):
@@ -376,24 +382,18 @@ def moto_holding(root: Path) -> Iterator[tuple[str, float]]:
                                     * 1000
                                 )
                             if len(batch) >= 10_000 or size + len(line) + 26 > 1_000_000:
-                                logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
+                                _put(logs, group, stream, batch)
                                 batch, size = [], 0
                             batch.append({"timestamp": ts, "message": line})
                             size += len(line) + 26
                     if batch:
-                        logs.put_log_events(logGroupName=group, logStreamName=stream, logEvents=batch)
+                        _put(logs, group, stream, batch)
                     publish_metrics(emf)
             deploy_alarms(ROOT / "terraform" / "generated", environment="dev")
             boto3.client("cloudwatch").set_alarm_state(
                 AlarmName=ALARM, StateValue="ALARM", StateReason="benchmark"
             )
             yield url, time.perf_counter() - started
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
 
 # --- running a command --------------------------------------------------------------------------------
@@ -433,7 +433,7 @@ def _peak_child(args: list[str], env: dict[str, str]) -> tuple[bytes, bytes, int
 
 def measure(args: list[str], env: dict[str, str], command: str, store: str, hours: int, lines: int) -> Run:
     started = time.perf_counter()
-    out, err, rc, peak = _peak_child([CLI, *args, "--quiet"], env)
+    out, err, rc, peak = _peak_child([CLI, *args, "--quiet"], {**env, "COLUMNS": "1000"})  # unwrapped
     seconds = time.perf_counter() - started
     text = out.decode(errors="replace")
     m = _READ.search(text)

@@ -681,6 +681,17 @@ def assemble(
     return Evaluation(spec, window, points, source=source, notes=notes)
 
 
+def fixed_environment(spec: AlarmSpec) -> str | None:
+    """The environment a concrete (not templated) alarm watches, from its dimensions."""
+    if spec.environment:
+        return spec.environment
+    for dims in [dict(spec.dimensions), *(dict(q.dimensions) for q in spec.queries)]:
+        env = dims.get(LOG_FIELDS.environment)
+        if env and not env.startswith("${"):
+            return env
+    return None
+
+
 class Replay:
     """Alarms replayed over EMF documents fed one at a time, in bounded memory.
 
@@ -752,6 +763,10 @@ class Replay:
         envs: list[str | None] = [*sorted(self.environments)] or [None]
         out: list[AlarmSpec] = []
         for i, t in enumerate(self.templates):
+            if "${environment}" not in t.name:  # a concrete alarm: only if its environment was seen
+                env = fixed_environment(t)
+                if env is not None and self.environments and env not in self.environments:
+                    continue
             for env in envs if "${environment}" in t.name else [None]:
                 spec = self._spec(i, env)
                 if spec not in out:

@@ -193,15 +193,13 @@ class MetricSeries:
     status: str = "Complete"
 
 
-class CloudWatchMetrics:
-    """Alarm datapoints from ``GetMetricData`` (``namespace`` fills the specs' ``${namespace}``)."""
+class _CloudWatch:
+    """A CloudWatch client made on first use, the calls made and the notes on what it would not answer."""
 
-    def __init__(self, namespace: str, *, client: Any = None, region: str | None = None):
-        self.namespace = namespace
+    def __init__(self, *, client: Any = None, region: str | None = None):
         self.client = client
         self.region = region
         self.requests = 0
-        self.datapoints = 0
         self.notes: list[str] = []
 
     def _client(self) -> Any:
@@ -210,6 +208,19 @@ class CloudWatchMetrics:
 
             self.client = boto3.client("cloudwatch", region_name=self.region)
         return self.client
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+
+class CloudWatchMetrics(_CloudWatch):
+    """Alarm datapoints from ``GetMetricData`` (``namespace`` fills the specs' ``${namespace}``)."""
+
+    def __init__(self, namespace: str, *, client: Any = None, region: str | None = None):
+        super().__init__(client=client, region=region)
+        self.namespace = namespace
+        self.datapoints = 0
 
     def fetch(self, queries: list[dict[str, Any]], start: datetime, end: datetime) -> dict[str, MetricSeries]:
         """Run ``queries`` (in calls of at most 500), every page; id -> series.
@@ -230,10 +241,6 @@ class CloudWatchMetrics:
                     stats = sorted({q["MetricStat"]["Stat"] for q in group})
                     self.note(f"{exc}: the {', '.join(stats)} series are missing")
         return out
-
-    def note(self, text: str) -> None:
-        if text not in self.notes:
-            self.notes.append(text)
 
     def _fetch(
         self, queries: list[dict[str, Any]], start: datetime, end: datetime, out: dict[str, MetricSeries]
@@ -329,21 +336,8 @@ def _history_item(item: dict[str, Any]) -> StateChange | None:
     return StateChange(when.astimezone(UTC), str(old), str(new), reason)
 
 
-class CloudWatchAlarms:
+class CloudWatchAlarms(_CloudWatch):
     """Alarm states from CloudWatch: now (``DescribeAlarms``) and over a window (``DescribeAlarmHistory``)."""
-
-    def __init__(self, *, client: Any = None, region: str | None = None):
-        self.client = client
-        self.region = region
-        self.requests = 0
-        self.notes: list[str] = []
-
-    def _client(self) -> Any:
-        if self.client is None:
-            import boto3
-
-            self.client = boto3.client("cloudwatch", region_name=self.region)
-        return self.client
 
     def status(self, names: Iterable[str]) -> dict[str, AlarmStatus]:
         """The alarms CloudWatch knows among ``names`` (an alarm not deployed is absent)."""
@@ -431,8 +425,7 @@ class CloudWatchAlarms:
                 f"CloudWatch did not give the alarm history ({code}): when it entered ALARM is the time "
                 "of its current state; whether it recovered in between is not known"
             )
-            if note not in self.notes:
-                self.notes.append(note)
+            self.note(note)
             return None
         return sorted(out, key=lambda c: c.time)
 
@@ -510,28 +503,8 @@ def failures_via_stats(diag: Any) -> list[Any] | None:
     from diagnostics.queries import failures_stats_query
     from diagnostics.sources import _insights_time
 
-    sources = _cloudwatch_sources(diag)
-    if not sources or len(sources) != len(diag.logs) or diag.window.start is None:
-        return None
-    src = sources[0]
-    groups = [g for s in sources for g in s.groups]
-    end = diag.window.end or datetime.now(UTC)
-    rows = run_insights(
-        src._client(),
-        groups,
-        diag.window.start,
-        end,
-        failures_stats_query(limit=src.insights_limit),
-        limit=src.insights_limit,
-        timeout=src.query_timeout,
-        stats=src.stats,
-        progress=diag.progress,
-    )
-    if rows and not all("n" in r for r in rows):
-        src.stats.note(
-            "Logs Insights answered the failures query without its counts (it ignored `stats`: "
-            "an emulator?); the error lines were read and counted here instead"
-        )
+    rows = _stats_rows(diag, failures_stats_query(), "n", "failures")
+    if rows is None:
         return None
     merged: dict[tuple[str, str, str, str, str], analysis.FailureGroup] = {}
     for r in rows:
@@ -563,6 +536,66 @@ def failures_via_stats(diag: Any) -> list[Any] | None:
         analysis._add(g.message_ids, r.get("mid"))
         analysis._add(g.request_ids, r.get("rid"))
     return sorted(merged.values(), key=lambda g: (-g.count, g.service, g.kind))
+
+
+def _stats_rows(diag: Any, query: str, column: str, what: str) -> list[dict[str, str]] | None:
+    """The rows of a Logs Insights ``stats`` query over every log group, or None to count client-side:
+    when a source is not CloudWatch, or when the rows lack ``column`` (the service ignored ``stats``)."""
+    sources = _cloudwatch_sources(diag)
+    if not sources or len(sources) != len(diag.logs) or diag.window.start is None:
+        return None
+    src = sources[0]
+    rows = run_insights(
+        src._client(),
+        [g for s in sources for g in s.groups],
+        diag.window.start,
+        diag.window.end or datetime.now(UTC),
+        query,
+        limit=src.insights_limit,
+        timeout=src.query_timeout,
+        stats=src.stats,
+        progress=diag.progress,
+    )
+    if rows and not all(column in r for r in rows):
+        src.stats.note(
+            f"Logs Insights answered the {what} query without its counts (it ignored `stats`: "
+            "an emulator?); the lines were read and counted here instead"
+        )
+        return None
+    return rows
+
+
+def throttles_via_stats(diag: Any) -> list[Any] | None:
+    """Throttles from a Logs Insights ``stats`` query (one row per invocation and source); None to
+    read the throttle lines instead (see :func:`_stats_rows`)."""
+    from diagnostics import analysis
+    from diagnostics.queries import throttles_stats_query
+    from diagnostics.sources import _insights_time
+    from observe.catalogue import LOG_FIELDS as F
+
+    rows = _stats_rows(diag, throttles_stats_query(), "n", "throttles")
+    if rows is None:
+        return None
+    out = []
+    for r in rows:
+        ms = _insights_time(r.get("t"))
+        retry = r.get("retry")
+        returned = r.get("returned")
+        out.append(
+            analysis.ThrottleEvent(
+                time=datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None,
+                service=r.get(F.service),
+                source=str(r.get(F.throttle_source)),
+                code=r.get(F.throttle_code),
+                retry_after_s=float(retry) if retry not in (None, "") else None,
+                request_id=r.get(F.request_id),
+                correlation_id=r.get("cid"),
+                message_id=r.get("mid"),
+                messages_returned=int(float(returned)) if returned not in (None, "") else None,
+                message=analysis.redact_text(str(r.get("msg") or "")),
+            )
+        )
+    return sorted(out, key=lambda e: e.time or datetime.min.replace(tzinfo=UTC))
 
 
 def _period_for(span: timedelta, points: int) -> int:

@@ -17,6 +17,7 @@ through this class. What was read, what was not and what that means is kept in
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -369,7 +370,13 @@ class Diagnostics:
         return agg.result()
 
     def throttles(self) -> list[analysis.ThrottleEvent]:
-        """Every throttle met, with source, retry-after and when."""
+        """Every throttle met, with source, retry-after and when (CloudWatch: a Logs Insights ``stats``)."""
+        if not self.local and self._overview is None:
+            from diagnostics.cloudwatch import throttles_via_stats
+
+            got = throttles_via_stats(self)
+            if got is not None:
+                return got
         c = analysis.ThrottleCollector()
         for doc in self.read(
             Selection(self.window, (Clause(present=LOG_FIELDS.throttle_source, emf=False),))
@@ -544,6 +551,10 @@ class Diagnostics:
         """One resolved alarm over the window: CloudWatch's datapoints and state, or a replay."""
         if self.metrics is not None:
             return self._cloudwatch_evaluations([spec], history_for=[spec.name] if history else [])[0]
+        if self._overview is not None:  # the report's one pass already replayed it, values and all
+            known = next((e for e in self._overview.evaluations if e.alarm.name == spec.name), None)
+            if known is not None:
+                return known
         return self._replay([spec]).evaluation(spec)
 
     def from_alarm(self, alarm_name: str, window: Window | None = None) -> AlarmTriage:
@@ -553,20 +564,16 @@ class Diagnostics:
         self._require_alarms()
         spec = find_alarm(self.alarms, alarm_name)
         if window is not None and window != self.window:
-            return Diagnostics(
-                self.logs,
-                quarantine=self.quarantine,
-                dlq=self.dlq,
-                alarms=self.alarms,
-                alarms_from=self.alarms_from,
-                metrics=self.metrics,
-                alarm_states=self.alarm_states_source,
-                window=window,
-                environment=self.environment,
-                max_invocations=self.max_invocations,
-                progress=self.progress,
-            ).from_alarm(alarm_name)
+            return self.with_window(window).from_alarm(alarm_name)
         return from_alarm(self, spec)
+
+    def with_window(self, window: Window) -> Diagnostics:
+        """The same sources over another window (nothing read so far is reused)."""
+        other = copy.copy(self)
+        other.window = window
+        other.notes = []
+        other._overview = other._states = other._dlq_messages = None
+        return other
 
     # --- the whole window, for the report ----------------------------------------------------------
     def overview(self) -> Overview:

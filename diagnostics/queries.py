@@ -281,6 +281,25 @@ def failures_stats_query(min_level: int = 40, limit: int = INSIGHTS_MAX_ROWS) ->
     )
 
 
+def throttles_stats_query(limit: int = INSIGHTS_MAX_ROWS) -> str:
+    """Throttles, one row per invocation and source (Logs Insights ``stats``): when, the code, the
+    retry-after, and one of each id (``earliest``), as :class:`diagnostics.analysis.ThrottleCollector`
+    keeps them."""
+    f = LOG_FIELDS
+    present = clause_filter(Clause(present=f.throttle_source, emf=False))
+    return " | ".join(
+        [
+            f"filter {present}",
+            f"stats earliest(@timestamp) as t, earliest({f.retry_after_s}) as retry, "
+            f"earliest({f.correlation_id}) as cid, earliest({f.message_id}) as mid, "
+            f"earliest({f.messages_returned}) as returned, earliest({f.message}) as msg, count(*) as n "
+            f"by {f.service}, {f.throttle_source}, {f.throttle_code}, {f.request_id}",
+            "sort t asc",
+            f"limit {limit}",
+        ]
+    )
+
+
 # --- files: a test on the raw bytes before parsing -----------------------------------------------------
 
 

@@ -535,14 +535,15 @@ def _wanted(
     return window is not None and window.contains(when)
 
 
-class DirQuarantineSource:
-    """A local mirror of the bucket: ``ROOT/quarantine/...`` (or ROOT is the quarantine folder itself)."""
+class _AllAtOnce:
+    """A quarantine source read whole once (a local mirror, documents in memory), then filtered."""
 
-    def __init__(self, root: str | Path):
-        self.root = Path(root)
-        self.description = f"directory {self.root}"
-        self.fetched = 0
-        self._docs: list[QuarantineDoc] | None = None  # a mirror is read once per session
+    description: str
+    fetched: int = 0
+    _docs: list[QuarantineDoc] | None = None
+
+    def _load(self) -> list[QuarantineDoc]:
+        raise NotImplementedError
 
     def read(
         self,
@@ -551,19 +552,30 @@ class DirQuarantineSource:
         keys: Iterable[str] = (),
         ranges: Sequence[tuple[datetime, datetime]] = (),
     ) -> list[QuarantineDoc]:
+        if self._docs is None:
+            self._docs = self._load()
+            self.fetched = len(self._docs)
+        wanted = set(keys)
+        return [d for d in self._docs if _wanted(d.key, d.quarantined_at, window, wanted, ranges)]
+
+
+class DirQuarantineSource(_AllAtOnce):
+    """A local mirror of the bucket: ``ROOT/quarantine/...`` (or ROOT is the quarantine folder itself)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.description = f"directory {self.root}"
+
+    def _load(self) -> list[QuarantineDoc]:
         if not self.root.is_dir():
             raise SourceError(f"--quarantine-dir {self.root}: no such directory")
         base = self.root / "quarantine" if (self.root / "quarantine").is_dir() else self.root
-        if self._docs is None:
-            docs = []
-            for f in sorted(base.rglob("*.json")):
-                key = "quarantine/" + f.relative_to(base).as_posix()
-                modified = datetime.fromtimestamp(f.stat().st_mtime, UTC)
-                docs.append(QuarantineDoc(key, _load_json(f.read_bytes(), str(f)), modified))
-            self._docs = docs
-            self.fetched = len(docs)
-        wanted = set(keys)
-        return [d for d in self._docs if _wanted(d.key, d.quarantined_at, window, wanted, ranges)]
+        docs = []
+        for f in sorted(base.rglob("*.json")):
+            key = "quarantine/" + f.relative_to(base).as_posix()
+            modified = datetime.fromtimestamp(f.stat().st_mtime, UTC)
+            docs.append(QuarantineDoc(key, _load_json(f.read_bytes(), str(f)), modified))
+        return docs
 
 
 class S3QuarantineSource:
@@ -738,24 +750,15 @@ class FileDLQSource:
         return out
 
 
-class MemoryQuarantineSource:
+class MemoryQuarantineSource(_AllAtOnce):
     """Quarantine documents already in memory."""
 
     def __init__(self, docs: Iterable[QuarantineDoc], description: str = "documents in memory"):
         self.docs = list(docs)
         self.description = description
-        self.fetched = 0
 
-    def read(
-        self,
-        *,
-        window: Window | None = None,
-        keys: Iterable[str] = (),
-        ranges: Sequence[tuple[datetime, datetime]] = (),
-    ) -> list[QuarantineDoc]:
-        wanted = set(keys)
-        self.fetched += len(self.docs)
-        return [d for d in self.docs if _wanted(d.key, d.quarantined_at, window, wanted, ranges)]
+    def _load(self) -> list[QuarantineDoc]:
+        return self.docs
 
 
 class MemoryDLQSource:

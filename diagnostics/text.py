@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from diagnostics.alarms import Evaluation
@@ -31,27 +32,19 @@ from diagnostics.model import iso
 from diagnostics.queries import LEVELS
 from diagnostics.triage import AlarmTriage
 from diagnostics.units import clock, fmt, when
+from observe.catalogue import LOG_FIELDS
 from observe.redact import redact_text
 
 #: Fields every line has; a trace prints the others after the message.
 LINE_FIELDS = {
-    "timestamp",
-    "level",
-    "message",
-    "logger",
-    "service",
-    "pipeline",
-    "environment",
-    "function_name",
-    "function_version",
-    "cold_start",
-    "aws_request_id",
-    "correlation_id",
-    "exception",
-    "trace_id",
-    "span_id",
-    "@log",
-}
+    *(
+        getattr(LOG_FIELDS, name)
+        for name in ("timestamp", "level", "message", "logger", "service", "pipeline", "environment",
+                     "function_name", "request_id", "correlation_id", "exception")
+    ),
+    "function_version", "cold_start", "trace_id", "span_id",  # observe's context fields
+    "@log",  # the log group a CloudWatch line came from
+}  # fmt: skip
 #: How a state is written in tables (INSUFFICIENT_DATA does not fit a narrow column).
 STATE_WORDS = {"INSUFFICIENT_DATA": "NO DATA"}
 
@@ -92,6 +85,7 @@ def _render(*parts: Any) -> str:
     return buf.getvalue().rstrip("\n")
 
 
+@dataclass(frozen=True)
 class Col:
     """One table column: header, alignment, and what happens when the text is too long.
 
@@ -100,22 +94,12 @@ class Col:
     wide for the terminal.
     """
 
-    def __init__(
-        self,
-        header: str,
-        *,
-        right: bool = False,
-        ident: bool = False,
-        wrap: bool = False,
-        shrink: bool = False,
-        ratio: int = 0,
-    ):
-        self.header = header
-        self.right = right
-        self.ident = ident
-        self.wrap = wrap
-        self.shrink = shrink
-        self.ratio = ratio
+    header: str
+    right: bool = False
+    ident: bool = False
+    wrap: bool = False
+    shrink: bool = False
+    ratio: int = 0
 
 
 def table(columns: Sequence[Col], rows: Iterable[Sequence[Any]], *, title: str | None = None) -> Any:

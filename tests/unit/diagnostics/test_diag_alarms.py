@@ -209,3 +209,16 @@ def test_metric_math_is_parsed_never_evaluated_as_python() -> None:
             evaluate_expression(bad, {"a": 1, "b": 1, "c": 1})
     with pytest.raises(ValueError, match="unknown query id 'z'"):
         evaluate_expression("z + 1", {})
+
+
+def test_concrete_alarms_of_other_environments_are_left_out_of_a_replay(alarms: list) -> None:
+    from diagnostics.alarms import Replay
+
+    dev, prd = (
+        find_alarm(alarms, "ingest-worker-Throttles-dev"),
+        find_alarm(alarms, "ingest-worker-Throttles-prd"),
+    )
+    replay = Replay([dev, prd])
+    for doc in emf(10, Throttles=1):  # written in dev
+        replay.add(doc)
+    assert [s.name for s in replay.resolved()] == ["ingest-worker-Throttles-dev"]

@@ -322,3 +322,37 @@ def test_history_items_without_json_fall_back_to_the_summary() -> None:
         _history_item({"Timestamp": datetime(2026, 1, 1, tzinfo=UTC) + timedelta(0), "HistorySummary": "?"})
         is None
     )
+
+
+def test_throttles_are_one_insights_row_per_invocation_and_source() -> None:
+    from diagnostics.core import Diagnostics
+    from diagnostics.queries import throttles_stats_query
+    from diagnostics.sources import CloudWatchLogSource
+
+    q = throttles_stats_query()
+    assert q.startswith("filter not ispresent(_aws.Timestamp) and ispresent(throttle_source)")
+    assert "by service, throttle_source, throttle_code, aws_request_id" in q and "count(*) as n" in q
+    logs = _client("logs")
+    diag = Diagnostics([CloudWatchLogSource(["/aws/lambda/w"], client=logs)], window=Window(at(0), at(3600)))
+    values = {
+        "service": "ingest-worker", "throttle_source": "http-429", "throttle_code": "429",
+        "aws_request_id": "r-1", "t": "2026-11-26 04:00:07.000", "retry": "1.5", "cid": "run-1",
+        "mid": "m-1", "returned": "3",
+        "msg": "throttled: stopping this batch", "n": "2",
+    }  # fmt: skip
+    with Stubber(logs) as stub:
+        stub.add_response("start_query", {"queryId": "q"}, {"logGroupNames": ["/aws/lambda/w"],
+                          "startTime": ANY, "endTime": ANY, "queryString": q, "limit": 10_000})  # fmt: skip
+        stub.add_response(
+            "get_query_results",
+            {"status": "Complete", "results": [[{"field": k, "value": v} for k, v in values.items()]]},
+        )
+        (e,) = diag.throttles()
+    assert (e.time, e.source, e.code, e.retry_after_s, e.messages_returned) == (
+        at(7),
+        "http-429",
+        "429",
+        1.5,
+        3,
+    )
+    assert (e.correlation_id, e.message_id, e.request_id) == ("run-1", "m-1", "r-1")

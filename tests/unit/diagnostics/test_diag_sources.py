@@ -266,3 +266,32 @@ def test_importing_the_cli_loads_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert out.stdout.strip() == ""
+
+
+def test_progress_shows_only_for_steps_over_a_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from diagnostics import progress
+
+    now = [0.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    buf = io.StringIO()
+    p = progress.Progress(buf)  # not a terminal: plain lines, at most every few seconds
+    with p.step("quick", total=10) as s:
+        s.advance(5)
+    assert buf.getvalue() == "", "nothing for a step under a second"
+    with p.step("reading x", total=100, unit="lines") as s:
+        now[0] = 2.0
+        s.advance(50, items=1_000)
+        now[0] = 3.0
+        s.advance(10, items=100)  # within PLAIN_EVERY_S of the last line: not repeated
+    lines = buf.getvalue().splitlines()
+    assert lines == [
+        "observe-diag: reading x 50% 1,000 lines 2s",
+        "observe-diag: reading x 60% 1,100 lines 3s done",
+    ]
+    quiet = io.StringIO()
+    with progress.Progress(quiet, enabled=False).step("reading y") as s:
+        now[0] = 10.0
+        s.advance(1)
+    assert quiet.getvalue() == ""
