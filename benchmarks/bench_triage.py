@@ -147,8 +147,8 @@ def generate(root: Path, hours: int = max(HOURS)) -> Dataset:
     w = _Writer(root)
     end = T0 + timedelta(hours=hours)
     target = LINES_PER_HOUR * hours
-    # a worker invocation writes ~2 lines per page (7.5 pages on average) + summary + EMF: ~18 lines
-    gap = timedelta(seconds=hours * 3600 / (target / 18.0))
+    # a worker invocation writes ~2 lines per page (7.5 pages on average) + summary + EMF: ~17 lines
+    gap = timedelta(seconds=hours * 3600 / (target / 17.0))
     incident = (T0 + timedelta(minutes=20), T0 + timedelta(minutes=25))
     every = max(1, int(300 / gap.total_seconds() / 10))  # about 10 invocations of the period quarantine
     run = "-"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
@@ -402,6 +402,26 @@ FRAME_COLUMNS = [
 ]  # fmt: skip
 
 
+def emf_values(doc: dict[str, Any]) -> Iterator[tuple[str, str, list[float], dict[str, Any]]]:
+    """(metric, unit, values, extra dimensions) of one EMF document, without building a row per value.
+
+    The extra dimensions are those beyond the standard ones; empty for a total document.
+    """
+    for directive in (doc.get("_aws") or {}).get("CloudWatchMetrics") or []:
+        dim_sets = directive.get("Dimensions") or [[]]
+        extra = {d: doc.get(d) for d in dim_sets[0] if d not in STANDARD_DIMENSIONS}
+        for m in directive.get("Metrics") or []:
+            name = m.get("Name")
+            value = doc.get(name)
+            values = [
+                float(v)
+                for v in (value if isinstance(value, list) else [value])
+                if isinstance(v, int | float) and not isinstance(v, bool)
+            ]
+            if values:
+                yield str(name), str(m.get("Unit") or "None"), values, extra
+
+
 def metric_rows(emf: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per metric value of every EMF document (lists expanded), with its extra dimensions."""
     rows: list[dict[str, Any]] = []
@@ -645,13 +665,13 @@ class AnomalyAggregator:
 
     def add(self, doc: dict[str, Any]) -> None:
         if is_emf(doc):
-            for row in metric_rows([doc]):
-                if row["is_total"]:
+            for name, _, values, extra in emf_values(doc):
+                if not extra or name not in (ANOMALIES, EXPECTATIONS):
                     continue
-                if row["metric"] == ANOMALIES:
-                    self.by_check[str(row.get(ANOMALY_DIMENSION))] += int(row["value"])
-                elif row["metric"] == EXPECTATIONS:
-                    self.failed[str(row.get(EXPECTATION_DIMENSION))] += int(row["value"])
+                if name == ANOMALIES:
+                    self.by_check[str(extra.get(ANOMALY_DIMENSION))] += int(sum(values))
+                else:
+                    self.failed[str(extra.get(EXPECTATION_DIMENSION))] += int(sum(values))
         elif str(doc.get("logger", "")).startswith(CHECKS_LOGGER) and level_of(doc) >= 30:
             if len(self.lines) < self.max_lines:
                 self.lines.append(shown(doc))

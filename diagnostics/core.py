@@ -18,7 +18,7 @@ through this class. What was read, what was not and what that means is kept in
 from __future__ import annotations
 
 import copy
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from diagnostics import analysis
 from diagnostics.alarms import AlarmSpec, Evaluation, Replay, find_alarm, load_alarms
-from diagnostics.model import DLQMessage, QuarantineDoc, SourceError, Window
+from diagnostics.model import DLQMessage, QuarantineDoc, SourceError, Window, doc_time
 from diagnostics.progress import QUIET, Progress
 from diagnostics.queries import Clause, Selection, is_emf
 from diagnostics.sources import (
@@ -112,7 +112,7 @@ class _OverviewCollector:
         self.throttles = analysis.ThrottleCollector()
         self.anomalies = analysis.AnomalyAggregator()
         self.activity = Activity()
-        self.totals: Counter[tuple[str, str]] = Counter()
+        self.totals: defaultdict[tuple[str, str], float] = defaultdict(float)
         self.units: dict[str, str] = {}
         self.durations: dict[str, list[float]] = {}
 
@@ -124,25 +124,25 @@ class _OverviewCollector:
             return
         self.replay.add(doc)
         self.anomalies.add(doc)
-        rows = analysis.metric_rows([doc])
         service = str(doc.get(LOG_FIELDS.service) or "-")
         inv = err = thr = 0.0
         is_total = False
-        for r in rows:
-            if not r["is_total"]:
+        for name, unit, values, extra in analysis.emf_values(doc):
+            if extra:
                 continue
             is_total = True
-            self.totals[(service, r["metric"])] += r["value"]
-            self.units.setdefault(r["metric"], str(r["unit"] or "None"))
-            if r["metric"] == analysis.DURATION:
-                inv += 1
-                self.durations.setdefault(service, []).append(r["value"])
-            elif r["metric"] == analysis.ERRORS:
-                err += r["value"]
-            elif r["metric"] == analysis.THROTTLES:
-                thr += r["value"]
-        if is_total and rows and rows[0]["timestamp"] is not None:
-            self.activity.rows.append((rows[0]["timestamp"], service, inv, err, thr))
+            self.totals[(service, name)] += sum(values)
+            self.units.setdefault(name, unit)
+            if name == analysis.DURATION:
+                inv += len(values)
+                self.durations.setdefault(service, []).extend(values)
+            elif name == analysis.ERRORS:
+                err += sum(values)
+            elif name == analysis.THROTTLES:
+                thr += sum(values)
+        t = doc_time(doc)
+        if is_total and t is not None:
+            self.activity.rows.append((t, service, inv, err, thr))
 
     def result(self) -> Overview:
         return Overview(

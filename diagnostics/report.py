@@ -57,7 +57,7 @@ h1{font-size:1.45em;margin:.3em 0 .1em}h2{font-size:1.2em;border-bottom:2px soli
 margin-top:1.8em}h3{font-size:1.05em;margin:1.2em 0 .3em}h4{margin:.9em 0 .3em;font-size:.98em}
 table{border-collapse:collapse;margin:.4em 0;font-size:13px}th,td{border:1px solid #ddd;padding:3px 7px;
 text-align:left;vertical-align:top}th{background:#f4f4f4}td.n,th.n{text-align:right;white-space:nowrap}
-code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12.5px}a.mono{white-space:nowrap}
+code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12.5px}a.mono,.nw{white-space:nowrap}
 img{max-width:100%;border:1px solid #eee;display:block;margin:.4em 0}.muted{color:#666}
 nav{font-size:13px;margin:.4em 0 .8em}nav a{margin-right:.9em}.t{white-space:nowrap}
 .now{border-left:6px solid;padding:.5em .9em;margin:.55em 0;border-radius:3px}
@@ -92,7 +92,9 @@ def _id(value: Any) -> str:
     Ids are structural (uuids, pipeline-built keys; correlation ids are checked by observe), and
     the value patterns would mangle some of them (a hex run like ``f7200773e`` reads as a FIN).
     """
-    return f'<span class="mono">{escape("-" if value is None else str(value))}</span>'
+    text = "-" if value is None else str(value)
+    cls = "mono nw" if len(text) <= 40 else "mono"  # an id stays on one line; a long key may wrap
+    return f'<span class="{cls}">{escape(text)}</span>'
 
 
 def _t(value: datetime | None, millis: bool = False) -> str:
@@ -274,7 +276,10 @@ def plot_activity(activity: Activity) -> str | None:
         ax.set_ylabel(f"{name}\nper {label}")
         ax.grid(axis="y", alpha=0.3)
     _clock_axis(axes[-1], t0, t1)
-    axes[0].legend(loc="upper left", fontsize=8, ncols=min(4, len(services)))
+    # above the bars, right of the title, so it never covers them
+    axes[0].legend(
+        loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=8, ncols=min(4, len(services)), frameon=False
+    )
     axes[0].set_title("Invocations, errors and throttles per service (count)", fontsize=10, loc="left")
     return _png(fig)
 
@@ -372,8 +377,10 @@ def _now_box(ev: Evaluation, t: AlarmTriage | None, known: set[str], now: dateti
     if ev.state == "ALARM":
         kind = "ALARM"
         since = f"in ALARM since {_t(entered)} UTC" if entered else "in ALARM"
-        if entered:
-            since += f" ({escape(duration((now - entered).total_seconds()))})"
+        end = min(now, ev.window.end) if ev.window.end else now  # a past window: as of its end
+        if entered and (end - entered).total_seconds() >= 60:
+            since += f" ({escape(duration((end - entered).total_seconds()))}"
+            since += ")" if end == now else " by the end of the window)"
     else:
         kind = "RECOVERED"
         rec = ev.recovered_at
@@ -429,7 +436,7 @@ def _triage_html(t: AlarmTriage, known: set[str], chart: str | None) -> str:
                 "time (UTC)",
                 "function",
                 "request id",
-                f"{a.metric} ({axis_label(a.unit)})",
+                f"value ({axis_label(a.unit)})",
                 "outcome",
                 "duration",
                 "correlation id of the invocation",
@@ -519,9 +526,15 @@ def _library_noise(x: dict[str, Any]) -> bool:
 
 
 def _trace_html(tr: analysis.Trace, max_lines: int) -> str:
+    """One trace: its lines, or when there are more than ``max_lines`` its warnings and errors only."""
     rows = []
     shown = [x for x in tr.lines if not _library_noise(x)]
     hidden = len(tr.lines) - len(shown)
+    quiet = 0
+    if len(shown) > max_lines:  # a long trace: what went wrong, not the routine
+        loud = [x for x in shown if analysis.level_of(x) >= 30]
+        quiet = len(shown) - len(loud)
+        shown = loud
     for x in shown[:max_lines]:
         extra = {k: v for k, v in x.items() if k not in LINE_FIELDS}
         fields = ", ".join(
@@ -547,8 +560,13 @@ def _trace_html(tr: analysis.Trace, max_lines: int) -> str:
         if len(shown) > max_lines
         else ""
     )
+    if quiet:
+        more = (
+            f'<p class="muted">{quiet:,} line(s) below warning not shown (a long trace): '
+            f"<code>observe-diag trace {escape(tr.correlation_id)}</code> shows every line.</p>" + more
+        )
     noise = (
-        f'<p class="muted">{hidden} library line(s) below warning hidden '
+        f'<p class="muted">{hidden:,} library line(s) below warning hidden '
         f"({', '.join(LIBRARY_LOGGERS[:4])} ...): "
         f"<code>observe-diag trace {escape(tr.correlation_id)}</code> shows them.</p>"
         if hidden
