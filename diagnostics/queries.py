@@ -353,6 +353,28 @@ def prefilter(sel: Selection) -> Callable[[bytes], bool] | None:
     return test
 
 
+def screen_tokens(sel: Selection) -> tuple[bytes, ...] | None:
+    """Byte strings at least one of which every wanted line holds (a quoted id, ``"_aws"``, a field
+    or logger name), for searching a file in blocks; None when a clause has none (levels, everything).
+
+    :func:`prefilter` still decides on each line a token was found in.
+    """
+    out: list[bytes] = []
+    for c in sel.clauses:
+        if c.values:
+            tokens = [_ascii_token(v) for v in c.values]
+            if any(t is None for t in tokens):
+                return None
+            out += [b'"' + t + b'"' for t in tokens if t is not None]
+        elif c.wants_emf:
+            out.append(b'"' + EMF_ROOT.encode() + b'"')
+        elif c.present or c.logger_prefix:
+            out.append(b'"' + str(c.present or c.logger_prefix).encode())
+        else:
+            return None
+    return tuple(out) or None
+
+
 def chunks(values: Sequence[str], size: int) -> list[list[str]]:
     """``values`` in lists of at most ``size``."""
     return [list(values[i : i + size]) for i in range(0, len(values), size)]

@@ -23,6 +23,7 @@ boto3 is imported only by the AWS sources, when they read.
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from diagnostics.progress import QUIET, Progress
 from diagnostics.queries import EMF_ROOT, INSIGHTS_MAX_ROWS, Selection
 
 LOG_SUFFIXES = (".jsonl", ".json", ".log", ".ndjson", ".txt")
+#: How much of a file is searched at a time for the tokens a selection's lines must hold.
+SCAN_BLOCK = 4 << 20
 #: How many skipped lines are kept with their place (the rest are counted).
 SKIP_EXAMPLES = 20
 
@@ -263,36 +266,102 @@ class FileLogSource:
     def read(self, sel: Selection) -> Iterator[dict[str, Any]]:
         files = self.files()
         test = queries.prefilter(sel)
+        tokens = queries.screen_tokens(sel)
         total = sum(f.stat().st_size for f in files)
-        st = self.stats
         with self.progress.step(f"reading {self.path}", total=total, unit="lines") as step:
             for f in files:
-                try:
-                    handle = f.open("rb")
-                except OSError as exc:
-                    raise SourceError(f"--logs {f}: cannot read it ({exc.strerror})") from None
-                st.requests += 1
-                with handle:
+                self.stats.requests += 1
+                if test is not None and tokens:
+                    yield from self._scan(f, sel, test, tokens, step)
+                else:
+                    yield from self._lines(f, sel, test, step)
+                self.stats.bytes_fetched += f.stat().st_size
+
+    def _open(self, f: Path) -> Any:
+        try:
+            return f.open("rb")
+        except OSError as exc:
+            raise SourceError(f"--logs {f}: cannot read it ({exc.strerror})") from None
+
+    def _take(self, raw: bytes, where: Callable[[], str], sel: Selection) -> dict[str, Any] | None:
+        """One candidate line: parsed, its failure recorded, re-checked against the selection."""
+        st = self.stats
+        st.lines_parsed += 1
+        parsed = parse_line(raw)
+        if parsed.doc is None:
+            if parsed.kind != "blank":
+                st.skipped.add(where(), parsed, raw)
+            return None
+        if sel.matches(parsed.doc):
+            st.lines_matched += 1
+            return parsed.doc
+        return None
+
+    def _lines(
+        self, f: Path, sel: Selection, test: Callable[[bytes], bool] | None, step: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Every line, with the byte test when there is one (conditions no token can screen)."""
+        n = done = 0
+        with self._open(f) as handle:
+            for n, raw in enumerate(handle, 1):
+                done += len(raw)
+                if n % 20_000 == 0:
+                    step.advance(done, items=20_000)
                     done = 0
-                    for n, raw in enumerate(handle, 1):
-                        st.lines_fetched += 1
-                        done += len(raw)
-                        if n % 20_000 == 0:
-                            step.advance(done, items=20_000)
-                            done = 0
-                        if test is not None and not test(raw):
-                            continue
-                        st.lines_parsed += 1
-                        parsed = parse_line(raw)
-                        if parsed.doc is None:
-                            if parsed.kind != "blank":
-                                st.skipped.add(f"{f}:{n}", parsed, raw)
-                            continue
-                        if sel.matches(parsed.doc):
-                            st.lines_matched += 1
-                            yield parsed.doc
-                    st.bytes_fetched += f.stat().st_size
-                    step.advance(done)
+                if test is not None and not test(raw):
+                    continue
+                doc = self._take(raw, lambda n=n: f"{f}:{n}", sel)  # type: ignore[misc]
+                if doc is not None:
+                    yield doc
+        self.stats.lines_fetched += n
+        step.advance(done, items=n % 20_000)
+
+    def _scan(
+        self, f: Path, sel: Selection, test: Callable[[bytes], bool], tokens: tuple[bytes, ...], step: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Blocks of the file searched for the tokens a wanted line must hold; only the lines around a
+        hit are cut out, tested and parsed (the rest is never split into lines)."""
+        rx = re.compile(b"|".join(re.escape(t) for t in sorted(set(tokens), key=len, reverse=True)))
+        before = 0  # lines before the current block
+        carry = b""
+        with self._open(f) as handle:
+            while True:
+                block = handle.read(SCAN_BLOCK)
+                data = carry + block
+                if not data:
+                    break
+                if block:
+                    cut = data.rfind(b"\n") + 1
+                    if cut == 0:  # one line longer than a block: read on
+                        carry = data
+                        continue
+                    data, carry = data[:cut], data[cut:]
+                else:
+                    carry = b""
+                newlines = data.count(b"\n")
+                last_start, counted_to, lines_to = -1, 0, 0
+                for m in rx.finditer(data):
+                    start = data.rfind(b"\n", 0, m.start()) + 1
+                    if start == last_start:
+                        continue
+                    last_start = start
+                    end = data.find(b"\n", m.end())
+                    end = len(data) if end < 0 else end
+                    lines_to += data.count(b"\n", counted_to, start)
+                    counted_to = start
+                    raw = data[start:end]
+                    if not test(raw):
+                        continue
+                    number = before + lines_to + 1
+                    doc = self._take(raw, lambda number=number: f"{f}:{number}", sel)  # type: ignore[misc]
+                    if doc is not None:
+                        yield doc
+                lines = newlines + (0 if data.endswith(b"\n") else 1)
+                before += newlines
+                self.stats.lines_fetched += lines
+                step.advance(len(block), items=lines)
+                if not block:
+                    break
 
 
 # --- CloudWatch Logs ------------------------------------------------------------------------------------

@@ -295,3 +295,25 @@ def test_progress_shows_only_for_steps_over_a_second(monkeypatch: pytest.MonkeyP
         now[0] = 10.0
         s.advance(1)
     assert quiet.getvalue() == ""
+
+
+def test_the_block_search_finds_what_the_line_loop_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Searching a file in blocks for the selection's tokens gives the same lines, numbers and skips
+    as reading it line by line, whatever the block size (lines cut by a block edge included)."""
+    from diagnostics import sources
+
+    rows = [json.dumps(line(i, f"m{i}", cid=f"run-{i % 5}", rid=f"r{i % 4}")) for i in range(60)]
+    rows[13] = '{"correlation_id": "run-3", "message": "cut on the wa'  # truncated, still naming its id
+    rows[27] = '{"correlation_id": "run-2", "message": "' + "x" * 300 + '"}'  # longer than a block
+    path = tmp_path / "x.jsonl"
+    path.write_text("\n".join(rows))  # no newline at the end
+    sel = Selection.ids(Window(), "correlation_id", ["run-2", "run-3"])
+    expected = [json.loads(r) for r in rows if ('"run-2"' in r or '"run-3"' in r) and r.endswith("}")]
+    for block in (64, 100, 4096, 1 << 22):
+        monkeypatch.setattr(sources, "SCAN_BLOCK", block)
+        src = FileLogSource(path)
+        assert list(src.read(sel)) == expected, block
+        assert src.stats.lines_fetched == 60 and src.stats.skipped.counts == {"malformed-json": 1}, block
+        assert src.stats.skipped.examples[0].where == f"{path}:14", block
