@@ -200,10 +200,15 @@ class Trace:
     lines: list[dict[str, Any]]
     invocations: list[Invocation]
     metrics: list[dict[str, Any]]
+    total: int | None = None  # how many lines the id has, when only some were kept (``lines``)
 
     @property
     def found(self) -> bool:
-        return bool(self.lines or self.metrics)
+        return bool(self.lines or self.metrics or self.total)
+
+    @property
+    def count(self) -> int:
+        return self.total if self.total is not None else len(self.lines)
 
     @property
     def services(self) -> list[str]:

@@ -348,13 +348,38 @@ class Diagnostics:
         sel = Selection.ids(self.window, LOG_FIELDS.correlation_id, [correlation_id])
         return analysis.trace(self.read(sel), correlation_id)
 
-    def traces(self, correlation_ids: Sequence[str]) -> list[analysis.Trace]:
-        """:meth:`trace` for several ids, in one read (local sources: one pass)."""
+    def traces(self, correlation_ids: Sequence[str], *, keep: int | None = None) -> list[analysis.Trace]:
+        """:meth:`trace` for several ids, in one read (local sources: one pass).
+
+        With ``keep``, an id with more lines than that keeps only its first ``keep`` warnings and
+        errors (``Trace.total`` says how many it has): memory stays bounded whatever the ids' volume.
+        """
         ids = list(dict.fromkeys(c for c in correlation_ids if c))
         if not ids:
             return []
-        docs = list(self.read(Selection.ids(self.window, LOG_FIELDS.correlation_id, ids)))
-        return [analysis.trace(docs, cid) for cid in ids]
+        kept: dict[str, list[dict[str, Any]]] = {c: [] for c in ids}
+        loud: dict[str, list[dict[str, Any]]] = {c: [] for c in ids}
+        counts: dict[str, int] = dict.fromkeys(ids, 0)
+        for doc in self.read(Selection.ids(self.window, LOG_FIELDS.correlation_id, ids)):
+            cid = str(doc.get(LOG_FIELDS.correlation_id))
+            if cid not in counts:
+                continue
+            if not is_emf(doc):
+                counts[cid] += 1
+            if keep is None or len(kept[cid]) < keep:
+                kept[cid].append(doc)
+            elif analysis.level_of(doc) >= 30 and len(loud[cid]) < keep:
+                loud[cid].append(doc)
+        out = []
+        for cid in ids:
+            if keep is not None and counts[cid] > keep:
+                first_loud = [d for d in kept[cid] if is_emf(d) or analysis.level_of(d) >= 30]
+                tr = analysis.trace([*first_loud, *loud[cid]][: keep + 50], cid)
+                tr.total = counts[cid]
+            else:
+                tr = analysis.trace(kept[cid], cid)
+            out.append(tr)
+        return out
 
     def failures(self) -> list[analysis.FailureGroup]:
         """Failed invocations and records, grouped, most frequent first."""

@@ -529,11 +529,11 @@ def _trace_html(tr: analysis.Trace, max_lines: int) -> str:
     """One trace: its lines, or when there are more than ``max_lines`` its warnings and errors only."""
     rows = []
     shown = [x for x in tr.lines if not _library_noise(x)]
-    hidden = len(tr.lines) - len(shown)
+    hidden = len(tr.lines) - len(shown) if tr.total is None else 0
     quiet = 0
-    if len(shown) > max_lines:  # a long trace: what went wrong, not the routine
+    if tr.total is not None or len(shown) > max_lines:  # a long trace: what went wrong, not the routine
         loud = [x for x in shown if analysis.level_of(x) >= 30]
-        quiet = len(shown) - len(loud)
+        quiet = tr.count - len(loud)
         shown = loud
     for x in shown[:max_lines]:
         extra = {k: v for k, v in x.items() if k not in LINE_FIELDS}
@@ -574,7 +574,7 @@ def _trace_html(tr: analysis.Trace, max_lines: int) -> str:
     )
     return (
         f'<section id="{trace_anchor(tr.correlation_id)}"><h3>Trace {_id(tr.correlation_id)}</h3>'
-        f"<p>{len(tr.lines):,} line(s) across {_e(', '.join(tr.services) or '-')}; "
+        f"<p>{tr.count:,} line(s) across {_e(', '.join(tr.services) or '-')}; "
         f"{len(tr.errors)} error(s); "
         f"{len(tr.invocations)} invocation(s). Times UTC.</p>"
         + _table(["time", "service", "level", "message", "fields"], rows)
@@ -660,7 +660,7 @@ def build_report(
         if cid and cid not in cids:
             cids.append(cid)
     with diag.progress.step(f"report: {min(len(cids), max_traces)} trace(s)"):
-        traces = [tr for tr in diag.traces(cids[:max_traces]) if tr.found]
+        traces = [tr for tr in diag.traces(cids[:max_traces], keep=max_trace_lines) if tr.found]
     known = {tr.correlation_id for tr in traces}
     services = sorted({s for s, _ in ov.totals} | {r[1] for r in ov.activity.rows})
     title = title or "Pipeline triage report"

@@ -10,7 +10,13 @@ import pytest
 
 from diagnostics.alarms import UnknownAlarmError, load_alarms
 from diagnostics.core import Diagnostics
-from tests.unit.diagnostics.diag_builders import ALARMS_DIR, dlq_messages, observed_incident, quarantine_docs
+from tests.unit.diagnostics.diag_builders import (
+    ALARMS_DIR,
+    dlq_messages,
+    line,
+    observed_incident,
+    quarantine_docs,
+)
 
 
 @pytest.fixture
@@ -114,3 +120,20 @@ def test_one_big_invocation_is_triaged_in_linear_work(monkeypatch: pytest.Monkey
     )
     assert len(t.correlation_ids) == 40 and len(t.logged_keys) == n
     assert calls["n"] < 10 * n, calls["n"]
+
+
+def test_traces_with_a_bound_keep_the_warnings_and_errors_and_count_the_rest() -> None:
+    """A long trace keeps its warnings and errors (memory bounded by ``keep``), and says how many
+    lines the id has; a short one keeps every line."""
+    docs = [line(i, f"step {i}", cid="run-a", rid="r1") for i in range(40)]
+    for i in (7, 25, 38):
+        docs[i] = line(i, f"slow {i}", level="warning", cid="run-a", rid="r1")
+    docs[39] = line(39, "boom", level="error", cid="run-a", rid="r1")
+    docs += [line(50, "only", cid="run-b", rid="r2"), line(51, "two", cid="run-b", rid="r2")]
+    diag = Diagnostics.from_docs(docs)
+    long, short = diag.traces(["run-a", "run-b"], keep=5)
+    assert long.total == 40 and long.count == 40 and long.found
+    assert [x["message"] for x in long.lines] == ["slow 7", "slow 25", "slow 38", "boom"]
+    assert short.total is None and short.count == 2 and [x["message"] for x in short.lines] == ["only", "two"]
+    (whole,) = diag.traces(["run-a"])
+    assert whole.total is None and len(whole.lines) == 40
