@@ -393,6 +393,20 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width=max(20, width * 9)))
 
 
+LEGEND_ROW_H = 11  # pixels per legend row at font size 6
+LEGEND_MAX_ROWS = 3
+
+
+def _legend_grid(labels: Sequence[str], width: float) -> tuple[int, int]:
+    """Columns and rows of a legend under a graph ``width`` pixels wide (rows capped; 0 rows if empty)."""
+    if not labels:
+        return 1, 0
+    entry = 32 + 4.6 * max(len(label) for label in labels)  # handle, spacing and text at font size 6
+    columns = max(1, min(len(labels), int(width // entry)))
+    rows = -(-len(labels) // columns)
+    return columns, min(rows, LEGEND_MAX_ROWS)
+
+
 def draw(
     widgets: Sequence[DrawnWidget], path: Path, title: str, window: tuple[dt.datetime, dt.datetime]
 ) -> Path:
@@ -402,6 +416,7 @@ def draw(
     matplotlib.use("Agg")
     import matplotlib.dates as mdates
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
 
     rows = max((w.y + w.height for w in widgets), default=1)
     header = 40  # pixels above the grid, for the page title
@@ -455,7 +470,12 @@ def draw(
         )
         shown = [s for s in w.series if s.visible]
         has_right = any(s.right for s in shown) or any(t.get("yAxis") == "right" for t in w.thresholds)
-        ax = fig.add_axes(box(x0 + 46, y0 + 24, width - 46 - (44 if has_right else 10), height - 24 - 22))
+        labels = [s.label[:40] for s in shown if s.points]
+        columns, legend_rows = _legend_grid(labels, width - 12)
+        legend_h = legend_rows * LEGEND_ROW_H + (4 if legend_rows else 0)
+        ax = fig.add_axes(
+            box(x0 + 46, y0 + 24, width - 46 - (44 if has_right else 10), height - 24 - 22 - legend_h)
+        )
         ax.set_facecolor("none")
         axes = {"left": ax, "right": ax.twinx() if has_right else ax}
         handles: list[Any] = []
@@ -484,11 +504,28 @@ def draw(
                 va="bottom",
                 fontsize=6,
                 color=colour,
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
             )
         if not handles:
             ax.text(0.5, 0.5, "No data", transform=ax.transAxes, ha="center", va="center", color="#687078")
-        else:
-            ax.legend(handles=handles, fontsize=6, loc="upper left", frameon=False)
+        else:  # below the graph, as CloudWatch draws it, so it never covers a line
+            kept = columns * legend_rows
+            if len(handles) > kept:
+                handles = handles[: kept - 1]
+                handles.append(Line2D([], [], linestyle="none", label=f"+{len(labels) - kept + 1} more"))
+            fig.legend(
+                handles=handles,
+                loc="upper left",
+                bbox_to_anchor=box(x0 + 40, y0 + height - legend_h - 2, width - 46, legend_h),
+                ncol=columns,
+                fontsize=6,
+                frameon=False,
+                handlelength=1.5,
+                columnspacing=1.2,
+                borderaxespad=0,
+                borderpad=0.2,
+                labelspacing=0.3,
+            )
         for side, target in axes.items():
             if side == "right" and target is ax:
                 continue
@@ -586,6 +623,7 @@ def preview(
     body = body_for(config, pipeline, environment, region)
     widgets = [fetch_widget(w, fetcher) for w in body["widgets"]]
     title = f"{config.pipelines[pipeline].title}: {pipeline} dashboard, {environment}, last {since}"
+    title += " (times in UTC)"
     out.mkdir(parents=True, exist_ok=True)
     png = draw(widgets, out / f"{pipeline}.{environment}.png", title, (fetcher.start, fetcher.end))
     images: list[Path] = []
