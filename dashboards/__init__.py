@@ -6,9 +6,10 @@ spec per catalogued name, per service, with extra dimensions and metric math for
 says which pipelines and services exist and which alarms each opts into, with their severity.
 Every alarm's threshold is drawn on the widget that shows its metric.
 
-``python -m dashboards build --out terraform/generated`` writes, per pipeline,
-``<pipeline>.dashboard.json`` (a dashboard body) and ``<pipeline>.alarms.json`` (alarm specs),
-with the placeholders ``${environment}``, ``${region}`` and ``${namespace}`` that terraform's
+``observe dashboards build --out terraform/generated`` (:mod:`dashboards.build`) writes, per
+pipeline and environment, ``<pipeline>.<env>.dashboard.json`` (a dashboard body) and
+``<pipeline>.<env>.alarms.json`` (alarm specs), and ``observe.json`` naming them; the files hold
+the placeholders ``${environment}``, ``${region}`` and ``${namespace}`` that terraform's
 ``templatefile`` fills in.
 """
 

@@ -51,8 +51,11 @@ def tag_for(value: str) -> str:
 
 
 def module_pins(modules: Path = MODULES) -> dict[Path, list[str]]:
-    """Every ?ref= in the source examples of the module READMEs and of docs/terraform-usage.md."""
+    """Every ?ref= in the source examples of the module READMEs, docs/terraform-usage.md and the
+    example projects' Terraform."""
     docs = [p for p in [modules.parents[1] / "docs" / "terraform-usage.md"] if p.is_file()]
+    examples = sorted(modules.parents[1].glob("examples/*/terraform/*.tf"))
+    docs += [p for p in examples if "git::" in p.read_text("utf-8")]  # the roots calling modules by source
     return {
         path: re.findall(r"\?ref=([^\"\s]+)\"", path.read_text(encoding="utf-8"))
         for path in [*sorted(modules.glob("*/README.md")), *docs]

@@ -82,6 +82,6 @@ variable "lambda_permissions_boundary_arn" {
 
 variable "generated_dir" {
   type        = string
-  description = "Where `python -m dashboards build --out terraform/generated` wrote the dashboard and alarm JSON (relative to this directory)."
+  description = "Where `observe dashboards build --out terraform/generated` wrote the dashboard and alarm JSON (relative to this directory)."
   default     = "../generated"
 }

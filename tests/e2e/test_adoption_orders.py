@@ -98,14 +98,12 @@ def _run(
 @pytest.fixture(scope="module")
 def adoption(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Adoption]:
     work = tmp_path_factory.mktemp("adoption")
-    # the example as a team has it, beside observe's terraform/ (its module sources are relative)
-    project = work / "repo" / "examples" / "orders"
+    project = work / "orders"  # the example as a team has it: a repository of its own
     shutil.copytree(
         EXAMPLE,
         project,
         ignore=shutil.ignore_patterns(".venv", "build", "preview", "generated", ".terraform*"),
     )
-    (work / "repo" / "terraform").symlink_to(ROOT / "terraform")
     timings: dict[str, float] = {}
     uv_env = {**os.environ, "UV_NO_PROGRESS": "1"}
     _run([UV, "build", "--wheel", "--out-dir", work / "dist", ROOT], cwd=work, env=uv_env, timings=timings,
@@ -199,12 +197,19 @@ def test_terraform_takes_the_generated_json_and_the_modules_by_source(
     adoption: Adoption, generated: Path
 ) -> None:
     from tests.infra import tf
+    from tests.support.release import from_local, pinned_tag, tagged_repository
 
     root = adoption.project / "terraform"
     work = adoption.work / "tf"
     t0 = time.perf_counter()
+    # the modules by their pinned git source, fetched from a local repository tagged like the release
+    main = (root / "main.tf").read_text(encoding="utf-8")
+    upstream = tagged_repository(adoption.work / "upstream", pinned_tag(main))
+    (root / "main.tf").write_text(from_local(main, upstream), encoding="utf-8")
     init = tf.init(root, work=work)
     assert init.returncode == 0, init.stderr
+    fetched = root / ".terraform" / "modules"
+    assert (fetched / "shipper" / "terraform" / "modules" / "observed_lambda" / "main.tf").is_file()
     valid, diagnostics = tf.validate_diagnostics(root, work=work)
     adoption.timings["terraform init + validate"] = time.perf_counter() - t0
     assert valid, "\n".join(tf.describe(d) for d in diagnostics)

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from tests.infra import tf as terraform
+from tests.support.release import from_local, pinned_tag, tagged_repository
 
 ROOT = Path(__file__).resolve().parents[2]
 USAGE = ROOT / "docs" / "terraform-usage.md"
-PUBLIC = "git::https://github.com/example-org/observe-pipelines.git"
 
 
 def _example() -> str:
@@ -26,24 +24,11 @@ def _example() -> str:
     return block.group(1)
 
 
-def _git(args: list[str], cwd: Path) -> None:
-    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com", "PATH": "/usr/bin:/bin", "HOME": str(cwd)}  # fmt: skip
-    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def release(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A repository holding this working tree's terraform/, tagged with the release's tag."""
-    repo = tmp_path_factory.mktemp("upstream")
-    shutil.copytree(ROOT / "terraform", repo / "terraform", ignore=shutil.ignore_patterns(".terraform*"))
-    tag = re.search(r"\?ref=(v[^\"\s]+)\"", _example()).group(1)  # type: ignore[union-attr]
-    _git(["init", "-q", "-b", "main"], repo)
-    _git(["add", "-A"], repo)
-    _git(["commit", "-q", "-m", "release"], repo)
-    _git(["tag", tag], repo)
-    _git(["commit", "-q", "--allow-empty", "-m", "after the release"], repo)
-    return repo, tag
+    tag = pinned_tag(_example())
+    return tagged_repository(tmp_path_factory.mktemp("upstream"), tag), tag
 
 
 CONSUMER_TEST = """
@@ -87,7 +72,7 @@ run "plan" {
 
 
 def test_a_team_root_calls_the_modules_by_pinned_source(release: tuple[Path, str], tmp_path: Path) -> None:
-    from dashboards.__main__ import build
+    from dashboards.build import build
 
     repo, tag = release
     consumer = tmp_path / "team-infra"
@@ -98,7 +83,7 @@ def test_a_team_root_calls_the_modules_by_pinned_source(release: tuple[Path, str
     assert generated, "the dashboards build wrote alarm files"
     alarms = sum(len(json.loads(p.read_text(encoding="utf-8"))) for p in stg)
 
-    main = _example().replace(PUBLIC, f"git::file://{repo}")
+    main = from_local(_example(), repo)
     assert f"git::file://{repo}//terraform/modules/observed_lambda?ref={tag}" in main
     (consumer / "main.tf").write_text(main, encoding="utf-8")
     pipelines = "[" + ", ".join(f'"{p}"' for p in generated) + "]"

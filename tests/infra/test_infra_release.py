@@ -46,9 +46,11 @@ def test_the_version_scheme() -> None:
 
 
 def test_the_modules_are_pinned_by_the_release_tag() -> None:
-    """Every source example (module READMEs, docs/terraform-usage.md) pins ?ref=v<version>."""
+    """Every source example (module READMEs, docs/terraform-usage.md, the example project's root)
+    pins ?ref=v<version>."""
     pins = release.module_pins()
-    assert len(pins) >= 9 and all(pins.values())
+    assert len(pins) >= 10 and all(pins.values())
+    assert ROOT / "examples" / "orders" / "terraform" / "main.tf" in pins
     tag = release.tag_for(release.version())
     assert {ref for refs in pins.values() for ref in refs} == {tag}
 

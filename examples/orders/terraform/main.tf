@@ -1,7 +1,5 @@
 # The orders team's own Terraform: their function and its dashboard and alarm, from observe's
-# modules. Here the modules are read from this repository by relative path; a team pins them by
-# git tag instead (see README.md):
-#   source = "git::https://github.com/example-org/observe-pipelines.git//terraform/modules/observed_lambda?ref=v0.1.0"
+# modules pinned by release tag (?ref=, never a branch: a plan must not change under the team).
 
 provider "aws" {
   region = var.region
@@ -16,7 +14,7 @@ locals {
 }
 
 module "shipper" {
-  source = "../../../terraform/modules/observed_lambda"
+  source = "git::https://github.com/example-org/observe-pipelines.git//terraform/modules/observed_lambda?ref=v0.1.0"
 
   function_name     = "orders-${local.environment}-shipper"
   environment       = local.environment
@@ -29,7 +27,7 @@ module "shipper" {
 }
 
 module "observability" {
-  source = "../../../terraform/modules/observability"
+  source = "git::https://github.com/example-org/observe-pipelines.git//terraform/modules/observability?ref=v0.1.0"
 
   name_prefix       = "orders-${local.environment}"
   alarm_name_prefix = "orders"

@@ -52,7 +52,7 @@ resource "aws_sqs_queue" "tasks" {
   kms_master_key_id                 = var.kms_key_arn
   kms_data_key_reuse_period_seconds = var.kms_key_arn == null ? null : 3600
   # A message that failed max_receive_count times goes to the DLQ: nothing is lost, and
-  # `observe-diag dlq` shows why (the correlation id travels in the message attributes).
+  # `observe diag dlq` shows why (the correlation id travels in the message attributes).
   redrive_policy = jsonencode({
     deadLetterTargetArn = aws_sqs_queue.dlq.arn
     maxReceiveCount     = var.queue.max_receive_count

@@ -14,7 +14,7 @@ output "queue_name" {
 }
 
 output "dlq_url" {
-  description = "URL of the task dead-letter queue (inspect with `observe-diag dlq`)."
+  description = "URL of the task dead-letter queue (inspect with `observe diag dlq`)."
   value       = aws_sqs_queue.dlq.url
 }
 
