@@ -92,6 +92,10 @@ def problems(m: MetricDef) -> list[tuple[str, str]]:
         out.append(("name", f"metric name {m.name!r} must be 1 to 255 characters"))
     if m.unit not in EMF_UNITS:
         close = [u for u in EMF_UNITS if u.lower() == str(m.unit).lower()]
+        if not close:  # a typo ("Counts", "Milisecond"): the nearest unit, else the list
+            import difflib
+
+            close = difflib.get_close_matches(str(m.unit), sorted(EMF_UNITS), n=1, cutoff=0.75)
         hint = f"use {close[0]!r}" if close else "use one of " + ", ".join(sorted(EMF_UNITS))
         out.append(("unit", f"unit {m.unit!r} is not an EMF unit; {hint}"))
     if len(m.dimensions) > MAX_EXTRA_DIMENSIONS:

@@ -160,10 +160,13 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(f"note: {finding}")
     alarms = sum(len(p.alarms) for p in config.pipelines.values())
     status = "FAILED" if result.problems else "ok"
+    unchecked = f"{len(result.notes)} not checkable"
+    if result.notes and not args.notes:
+        unchecked += " (--notes lists them)"
     print(
         f"observe check: {status}: {', '.join(config.files)} valid ({len(config.metrics)} metrics, "
         f"{len(config.pipelines)} pipelines, {alarms} alarms); {result.calls} metric calls in "
-        f"{result.files} files, {len(result.problems)} problem(s), {len(result.notes)} not checkable",
+        f"{result.files} files, {len(result.problems)} problem(s), {unchecked}",
         file=sys.stderr if result.problems else sys.stdout,
     )
     return EXIT_PROBLEMS if result.problems else EXIT_OK

@@ -91,3 +91,18 @@ def test_diag_reads_the_alarms_of_the_configuration(tmp_path: Path, capsys) -> N
     assert (
         triage["alarm"] == "ingest-worker-RecordsQuarantined-prd" and triage["breaching"][0]["value"] == 150
     )
+
+
+def test_check_counts_calls_it_cannot_check_and_lists_them_on_request(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "observe.toml").write_text('[metrics.Sent]\nunit = "Count"\ndescription = "Sent."\n')
+    (tmp_path / "job.py").write_text("from observe import metric\n\nname = 'Sent'\nmetric(name, 1)\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check"]) == 0  # run time still refuses an undeclared name; the check cannot see it
+    out = capsys.readouterr().out
+    assert "1 not checkable (--notes lists them)" in out and "note:" not in out
+    assert main(["check", "--notes"]) == 0
+    out = capsys.readouterr().out
+    assert "note: job.py:4:" in out and "(--notes lists them)" not in out

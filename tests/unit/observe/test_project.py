@@ -101,6 +101,8 @@ def test_a_good_file_declares_everything(tmp_path: Path) -> None:
 def test_the_issues_example_error_names_file_table_key_and_fix(tmp_path: Path) -> None:
     found = problems(tmp_path, '[metrics.OrdersShipped]\nunit = "count"\ndescription = "Shipped."\n')
     assert found == ["[metrics.OrdersShipped] unit 'count' is not an EMF unit; use 'Count'"]
+    found = problems(tmp_path, '[metrics.OrdersShipped]\nunit = "Milisecond"\ndescription = "Shipped."\n')
+    assert found == ["[metrics.OrdersShipped] unit 'Milisecond' is not an EMF unit; use 'Milliseconds'"]
     found = problems(tmp_path, '[metrics.OrdersShipped]\nunit = "Orders"\ndescription = "Shipped."\n')
     assert found[0].startswith("[metrics.OrdersShipped] unit 'Orders' is not an EMF unit; use one of Bits, ")
 
