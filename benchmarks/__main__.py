@@ -9,7 +9,7 @@ from pathlib import Path
 
 from benchmarks._common import DOCS, machine
 
-ORDER = ["overhead", "redact", "import", "events", "checks", "ingest", "triage"]
+ORDER = ["overhead", "overhead_features", "redact", "import", "events", "checks", "ingest", "triage"]
 
 
 def collect() -> Path:

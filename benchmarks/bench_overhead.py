@@ -10,13 +10,18 @@ p90 over many calls after a warm-up, all variants in one process, interleaved in
 from __future__ import annotations
 
 import gc
+import io
 import json
 import os
 import resource
+import subprocess
 import sys
+import tarfile
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from benchmarks._common import median_us, pct, write
@@ -84,27 +89,49 @@ description = "Items the benchmark handler listed."
 """
 
 
-def observe_stack(sink: Sink) -> Callable[[dict, Any], Any]:
+def observe_stack(
+    sink: Sink,
+    *,
+    below: Any = None,
+    margin_ms: float | None = None,
+    debug_lines: int = 0,
+) -> tuple[Callable[[], None], Callable[[dict, Any], Any]]:
+    """observe's handler and the call that makes its configuration current (each variant has its own
+    stream, sampling/buffering settings and watchdog margin; they share the process's globals)."""
     import tempfile
     from pathlib import Path
 
-    from observe import get_logger, metric, observed, project
+    from observe import get_logger, metric, observed, project, watchdog
     from observe import logging as olog
+    from observe.buffer import Settings
 
     with tempfile.TemporaryDirectory(prefix="bench-overhead-") as tmp:
         path = Path(tmp) / "observe.toml"
         path.write_text(CONFIG, encoding="utf-8")
         project.use(project.load(path), key="bench-overhead")  # what the cold start does with the file
-    olog.configure(level="INFO", stream=sink)  # type: ignore[arg-type]
+    settings = below or Settings()
+
+    def activate() -> None:
+        olog.configure(level="INFO", stream=sink, stdlib=False, below_level=settings)  # type: ignore[arg-type]
+        watchdog.configure(margin_ms)
+
+    activate()
     log = get_logger("bench")
+    debug = range(debug_lines)
 
     @observed(pipeline="bench", service="bench-svc")
     def handler(event: dict, context: Any) -> dict:
+        for i in debug:
+            log.debug("row parsed", row=i, source="bench")
         log.info("items listed", count=3)
         metric("ItemsListed", 3)  # observe-check: ignore  (declared in CONFIG above, not the project file)
         return {"statusCode": 200}
 
-    return handler
+    return activate, handler
+
+
+def _noop() -> None:
+    pass
 
 
 def powertools_stack(sink: Sink) -> Callable[[dict, Any], Any]:
@@ -182,28 +209,42 @@ def measure(handler: Callable[[dict, Any], Any], calls: int) -> list[int]:
 def run(sink_type: type[Sink]) -> tuple[dict[str, list[int]], dict[str, Sink]]:
     """All variants, interleaved, writing to sinks of ``sink_type``."""
     sinks = {name: sink_type() for name in ("bare", "hand-rolled floor", "observe", "Powertools")}
+    observe_on, observe_handler = observe_stack(sinks["observe"])
     variants = {
-        "bare": bare(),
-        "hand-rolled floor": hand_rolled(sinks["hand-rolled floor"]),
-        "observe": observe_stack(sinks["observe"]),
-        "Powertools": powertools_stack(sinks["Powertools"]),
+        "bare": (_noop, bare()),
+        "hand-rolled floor": (_noop, hand_rolled(sinks["hand-rolled floor"])),
+        "observe": (observe_on, observe_handler),
+        "Powertools": (_noop, powertools_stack(sinks["Powertools"])),
     }
-    saved_stdout = sys.stdout
-    sys.stdout = sinks["Powertools"]  # type: ignore[assignment]  # Powertools prints EMF to stdout
-    samples: dict[str, list[int]] = {name: [] for name in variants}
-    try:
-        for handler in variants.values():
-            measure(handler, 500)  # warm-up (and the one cold start)
-        gc.collect()
-        for _ in range(ROUNDS):
-            for name, handler in variants.items():
-                samples[name].extend(measure(handler, CALLS // ROUNDS))
-    finally:
-        sys.stdout = saved_stdout
+    samples = interleave(variants, sinks["Powertools"])
     for name, expected in (("observe", 3), ("Powertools", 2), ("hand-rolled floor", 3)):
         per_call = sinks[name].lines / (CALLS + 500)
         assert per_call >= expected, f"{name} wrote {per_call:.2f} lines a call, expected {expected}"
     return samples, sinks
+
+
+def interleave(
+    variants: dict[str, tuple[Callable[[], None], Callable[[dict, Any], Any]]],
+    stdout: Sink,
+    calls: int = CALLS,
+) -> dict[str, list[int]]:
+    """Warm every variant up, then time ``calls`` calls of each in :data:`ROUNDS` interleaved rounds,
+    making each variant's configuration current before its round."""
+    saved_stdout = sys.stdout
+    sys.stdout = stdout  # type: ignore[assignment]  # Powertools prints EMF to stdout
+    samples: dict[str, list[int]] = {name: [] for name in variants}
+    try:
+        for activate, handler in variants.values():
+            activate()
+            measure(handler, 500)  # warm-up (and the one cold start)
+        gc.collect()
+        for _ in range(ROUNDS):
+            for name, (activate, handler) in variants.items():
+                activate()
+                samples[name].extend(measure(handler, calls // ROUNDS))
+    finally:
+        sys.stdout = saved_stdout
+    return samples
 
 
 def table(samples: dict[str, list[int]], sinks: dict[str, Sink]) -> tuple[str, dict[str, float]]:
@@ -216,6 +257,224 @@ def table(samples: dict[str, list[int]], sinks: dict[str, Sink]) -> tuple[str, d
             f"| {name} | {med[name]:.1f} | {pct(s, 0.9):.1f} | {med[name] - med['bare']:.1f} | {lines:.0f} |"
         )
     return "\n".join(rows), med
+
+
+# --- sampling, buffering and the deadline watchdog ---------------------------------------------
+
+#: The observe the figures of "before and after" compare against: main before debug sampling, log
+#: buffering, bound fields and the deadline watchdog landed (override with BENCH_BASELINE_REF).
+BASELINE_REF = os.environ.get("BENCH_BASELINE_REF", "549b3c8")
+REPO = Path(__file__).resolve().parents[1]
+FEATURE_CALLS = int(os.environ.get("BENCH_FEATURE_CALLS", str(CALLS // 2)))
+DEBUG_LINES = 10
+
+#: One process per observe tree, timing the same handler as observe_stack on command (a number of
+#: calls on stdin -> their nanosecond timings on stdout), so trees that cannot share a process are
+#: still measured in interleaved rounds.
+WORKER = """
+import json, sys, time
+import observe
+from observe import get_logger, metric, observed
+from observe import logging as olog
+
+class Sink:
+    lines = 0
+    def write(self, text):
+        self.lines += text.count("\\n")
+        return len(text)
+    def flush(self):
+        pass
+
+class Context:
+    function_name = "bench-fn"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 512
+    invoked_function_arn = "arn:aws:lambda:ap-southeast-1:123456789012:function:bench-fn"
+    aws_request_id = "3f1c0b8e-0000-4000-8000-000000000000"
+    def get_remaining_time_in_millis(self):
+        return 30_000
+
+EVENT = %(event)r
+sink = Sink()
+olog.configure(level="INFO", stream=sink, stdlib=False)
+log = get_logger("bench")
+
+@observed(pipeline="bench", service="bench-svc")
+def handler(event, context):
+    log.info("items listed", count=3)
+    metric("RecordsFetched", 3)
+    return {"statusCode": 200}
+
+ctx = Context()
+clock = time.perf_counter_ns
+print(json.dumps({"observe": observe.__file__}), flush=True)
+for line in sys.stdin:
+    n = int(line)
+    out = [0] * n
+    for i in range(n):
+        t0 = clock()
+        handler(EVENT, ctx)
+        out[i] = clock() - t0
+    print(json.dumps({"samples": out, "lines": sink.lines}), flush=True)
+"""
+
+
+class Worker:
+    """A process timing observe's handler from the tree at ``root`` (on its PYTHONPATH)."""
+
+    def __init__(self, root: Path, cwd: Path, env: dict[str, str]) -> None:
+        full = {
+            **os.environ,
+            "PYTHONPATH": str(root),
+            "OBSERVE_CONFIG": str(REPO / "observe.toml"),
+            "ENVIRONMENT": "dev",
+            **env,
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", WORKER % {"event": EVENT}],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=cwd,
+            env=full,
+        )
+        self.module = json.loads(self.ask_line())["observe"]
+        if not self.module.startswith(str(root)):
+            raise RuntimeError(f"worker imported {self.module}, not the tree at {root}")
+
+    def ask_line(self) -> str:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"benchmark worker exited with {self.proc.wait()}")
+        return line
+
+    def run(self, calls: int) -> list[int]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"{calls}\n")
+        self.proc.stdin.flush()
+        reply = json.loads(self.ask_line())
+        assert reply["lines"] >= 3 * calls, "the handler wrote fewer lines than it should"
+        return list(reply["samples"])
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def before_and_after() -> str:
+    """observe at :data:`BASELINE_REF` against this tree (watchdog on, and off), each in its own
+    process, in interleaved rounds: the per-invocation cost with sampling and buffering off."""
+    try:
+        archive = subprocess.run(
+            ["git", "-C", str(REPO), "archive", BASELINE_REF, "observe"], capture_output=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError) as exc:
+        return f"(before/after not measured: no git archive of {BASELINE_REF}: {exc})\n"
+    with tempfile.TemporaryDirectory() as tmp:
+        before = Path(tmp, "before")
+        before.mkdir()
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(before, filter="data")
+        cwd = Path(tmp, "cwd")
+        cwd.mkdir()
+        workers = {
+            f"observe at {BASELINE_REF} (before)": Worker(before, cwd, {}),
+            "this tree, watchdog on (default)": Worker(REPO, cwd, {}),
+            "this tree, watchdog off": Worker(REPO, cwd, {"OBSERVE_TIMEOUT_MARGIN_MS": "0"}),
+        }
+        samples: dict[str, list[int]] = {name: [] for name in workers}
+        try:
+            for w in workers.values():
+                w.run(500)
+            for _ in range(ROUNDS):
+                for name, w in workers.items():
+                    samples[name].extend(w.run(FEATURE_CALLS // ROUNDS))
+        finally:
+            for w in workers.values():
+                w.close()
+    base = median_us(samples[f"observe at {BASELINE_REF} (before)"])
+    rows = ["| observe | median us/call | p90 us/call | change of the median |", "|---|---:|---:|---:|"]
+    for name, s in samples.items():
+        med = median_us(s)
+        change = f"{med - base:+.1f} us ({(med / base - 1) * 100:+.1f}%)"
+        rows.append(f"| {name} | {med:.1f} | {pct(s, 0.9):.1f} | {change} |")
+    return "\n".join(rows) + "\n"
+
+
+def options() -> tuple[str, str, dict[str, float]]:
+    """The same handler under observe's options, and a handler with debug lines below the level."""
+    from observe.buffer import Settings
+
+    sinks: dict[str, Sink] = {}
+
+    def variant(name: str, **kw: Any) -> tuple[Callable[[], None], Callable[[dict, Any], Any]]:
+        sinks[name] = Sink()
+        return observe_stack(sinks[name], **kw)
+
+    common = {
+        "defaults (watchdog on; sampling, buffering off)": variant("a"),
+        "watchdog off": variant("b", margin_ms=0),
+        "LOG_DEBUG_SAMPLE_RATE=0.1": variant("c", below=Settings(sample_rate=0.1)),
+        "LOG_BUFFER_LEVEL=DEBUG (no line below the level)": variant("d", below=Settings(buffer_level=10)),
+    }
+    first = interleave(common, Sink(), FEATURE_CALLS)
+    rows = ["| observe | median us/call | p90 us/call |", "|---|---:|---:|"]
+    for name, s in first.items():
+        rows.append(f"| {name} | {median_us(s):.1f} | {pct(s, 0.9):.1f} |")
+    lines = {
+        "both off: the debug lines are dropped": variant("e", debug_lines=DEBUG_LINES),
+        "LOG_BUFFER_LEVEL=DEBUG: the debug lines are buffered, then dropped": variant(
+            "f", debug_lines=DEBUG_LINES, below=Settings(buffer_level=10)
+        ),
+        "LOG_DEBUG_SAMPLE_RATE=1: the debug lines are written": variant(
+            "g", debug_lines=DEBUG_LINES, below=Settings(sample_rate=1.0)
+        ),
+    }
+    second = interleave(lines, Sink(), FEATURE_CALLS)
+    written = sinks["g"].lines / (FEATURE_CALLS + 500)
+    assert written >= 3 + DEBUG_LINES, f"the sampled variant wrote {written:.1f} lines a call"
+    assert sinks["f"].lines / (FEATURE_CALLS + 500) < 3.01, "the buffered lines were written"
+    off = median_us(second["both off: the debug lines are dropped"])
+    rows2 = ["| observe | median us/call | p90 us/call | per debug line |", "|---|---:|---:|---:|"]
+    per_line: dict[str, float] = {}
+    for name, s in second.items():
+        med = median_us(s)
+        per_line[name] = (med - off) / DEBUG_LINES
+        rows2.append(f"| {name} | {med:.1f} | {pct(s, 0.9):.1f} | {per_line[name]:.2f} us |")
+    from observe import watchdog
+
+    watchdog.configure()
+    return "\n".join(rows), "\n".join(rows2), {"per_buffered_line": per_line[list(lines)[1]]}
+
+
+def fire_cost(rounds: int = 50) -> str:
+    """What the watchdog's work costs when it fires: the line, the document, and a full buffer."""
+    from observe import decorator, get_logger, watchdog
+    from observe import logging as olog
+    from observe.buffer import Settings
+
+    rows = ["| the watchdog writes | median ms | max ms | bytes written |", "|---|---:|---:|---:|"]
+    for label, fill in (("the warning line and the EMF document", 0), ("... and a full buffer", 10_000)):
+        sink = Sink()
+        olog.configure(level="INFO", stream=sink, stdlib=False, below_level=Settings(buffer_level=10))  # type: ignore[arg-type]
+        log = get_logger("bench.fire")
+        inv = decorator._Invocation(EVENT, Context(), "bench-svc", "bench", "handler")
+        times: list[int] = []
+        written = 0
+        for _ in range(rounds):
+            for i in range(fill):  # more than the bound: the buffer keeps its newest lines
+                log.debug("row parsed", row=i, source="bench", detail="x" * 200)
+            before = sink.bytes
+            t0 = time.perf_counter_ns()
+            watchdog.fire(inv)
+            times.append(time.perf_counter_ns() - t0)
+            written = sink.bytes - before
+        inv.finish(None, None)
+        rows.append(f"| {label} | {median_us(times) / 1000:.2f} | {max(times) / 1e6:.2f} | {written} |")
+    olog.reset()
+    return "\n".join(rows)
 
 
 def main() -> dict[str, float]:
@@ -249,6 +508,31 @@ def main() -> dict[str, float]:
         "(it writes no summary line of its own, so it does one line less than observe).\n"
     )
     write("overhead", "Per-invocation overhead (issue 2, figure 1)", body)
+    load = os.getloadavg()[0]
+    common, below, figures = options()
+    compare = before_and_after()
+    fire = fire_cost()
+    features = (
+        f"Load average at the start: {load:.1f} (2 cores). The handler of the table above (one user line, "
+        "in-memory sink) unless said otherwise; "
+        f"{FEATURE_CALLS} calls per variant in {ROUNDS} interleaved rounds after 500 warm-up calls.\n\n"
+        "Before and after, each tree in its own process (the same handler, a worker per tree, rounds "
+        "interleaved): the per-invocation cost with sampling and buffering off must not grow.\n\n"
+        + compare
+        + "\nobserve's options in one process:\n\n"
+        + common
+        + f"\n\nA handler that also logs {DEBUG_LINES} debug lines under `LOG_LEVEL=INFO`; per debug line: "
+        "the difference to the first row, divided by the lines:\n\n"
+        + below
+        + "\n\nWhen the watchdog fires (once per timed-out invocation, never on the common path), "
+        f"{50} times each:\n\n" + fire + "\n"
+    )
+    write(
+        "overhead_features",
+        "Sampling, buffering and the deadline watchdog: cost (issues 10 and 11)",
+        features,
+    )
+    med.update(figures)
     return med
 
 

@@ -16,9 +16,10 @@ great_expectations and the OpenTelemetry SDK are imported where they are used.
 from __future__ import annotations
 
 from observe import correlation
+from observe.context import bind, bound, unbind
 from observe.decorator import observed
 from observe.logging import get_logger
 from observe.metrics import metric
 
-__all__ = ["correlation", "get_logger", "metric", "observed"]
+__all__ = ["bind", "bound", "correlation", "get_logger", "metric", "observed", "unbind"]
 __version__ = "0.1.0"

@@ -141,6 +141,10 @@ _STANDARD: tuple[MetricDef, ...] = (
               "invocation", dimensions=("source",), alarm=">= 1"),
     MetricDef("BatchItemFailures", "Count", "SQS messages reported back as failed (redelivered later).",
               "invocation", alarm=">= 1"),
+    MetricDef("Timeouts", "Count",
+              "Invocations that reached the deadline watchdog's margin before their timeout (observe writes "
+              "it just before Lambda kills the process; see docs/logging.md).",
+              "invocation", alarm=">= 1"),
     MetricDef(TELEMETRY_ERRORS, "Count",
               "Telemetry that observe dropped instead of raising (stg/prd): an undeclared metric, a wrong "
               "unit, dimension or value, a bad configuration, or a failure of observe itself; by kind.",
@@ -243,6 +247,12 @@ class LogFields(NamedTuple):
     throttle_code: str = "throttle_code"
     retry_after_s: str = "retry_after_s"
     messages_returned: str = "messages_returned"
+    elapsed_ms: str = "elapsed_ms"  # on the deadline watchdog's line
+    in_flight: str = (
+        "in_flight"  # the records being processed: [{batch_kind, record_id, correlation_id, ...}]
+    )
+    watchdog_fired: str = "watchdog_fired"  # on a summary line written after the watchdog's
+    buffered: str = "buffered"  # on a line that was held in the invocation's buffer (observe.buffer)
 
 
 #: The standard log field names (``LOG_FIELDS.correlation_id`` ...).
@@ -250,3 +260,7 @@ LOG_FIELDS = LogFields()
 
 #: ``message`` of the summary line observe writes at the end of every invocation.
 SUMMARY_MESSAGES: tuple[str, str] = ("invocation complete", "invocation failed")
+#: ``message`` of the deadline watchdog's warning line (observe.watchdog).
+TIMEOUT_WARNING = "invocation about to time out"
+#: ``message`` of the warning line of an invocation that ended above the memory threshold.
+MEMORY_WARNING = "memory utilization high"

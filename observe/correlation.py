@@ -831,6 +831,27 @@ def from_event(event: Any) -> str | None:
         return None
 
 
+#: Set by the Lambda runtime client before every invocation to the invocation's X-Ray trace header
+#: (``Root=1-...;Parent=...;Sampled=0``) and removed when the invocation has none.
+RUNTIME_TRACE_VAR = "_X_AMZN_TRACE_ID"
+
+
+def from_runtime_trace() -> str | None:
+    """The ``Root`` of this invocation's X-Ray trace id (``_X_AMZN_TRACE_ID``): the fallback of
+    ``observed`` for an event that carries no id, before a new one.
+
+    Read only under the Lambda runtime (``AWS_LAMBDA_RUNTIME_API`` set), at the start of each
+    invocation: the runtime client rewrites the variable for every invocation (or deletes it), so
+    it always belongs to the invocation being served. Anywhere else (tests, scripts, a local loop
+    calling handlers) nothing rewrites it, and a value left in the environment would give every call
+    the same id, so it is not read. A batch handler's records take their own ids, never this one.
+    """
+    env = os.environ
+    if "AWS_LAMBDA_RUNTIME_API" not in env:
+        return None
+    return _trace_root(env.get(RUNTIME_TRACE_VAR))
+
+
 # --- propagation to outgoing work --------------------------------------------------------------
 
 

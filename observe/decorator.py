@@ -21,8 +21,9 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from observe import correlation, guard, project, telemetry, tracing
+from observe import correlation, guard, project, telemetry, tracing, watchdog
 from observe import logging as _log
+from observe.catalogue import MEMORY_WARNING
 from observe.config import ENVIRONMENTS, ConfigError
 from observe.metrics import MetricsBuffer, flush
 from observe.metrics import _current as _current_metrics
@@ -33,11 +34,22 @@ _CO_COROUTINE = 0x0080  # inspect.CO_COROUTINE, without importing inspect/asynci
 
 
 class _Invocation:
-    """State of one invocation between entry and exit."""
+    """State of one invocation between entry and exit (and what the deadline watchdog reads)."""
 
-    __slots__ = ("buffer", "cid", "cid_token", "ctx", "ctx_token", "dims", "limit", "m_token", "start")
+    __slots__ = (
+        "armed", "buffer", "cid", "cid_token", "ctx", "ctx_now", "ctx_token", "deadline", "dims",
+        "fire_at", "limit", "log", "log_token", "m_token", "start", "task", "thread",
+    )  # fmt: skip
 
-    def __init__(self, event: Any, context: Any, service: str | None, pipeline: str, fn_name: str) -> None:
+    def __init__(
+        self,
+        event: Any,
+        context: Any,
+        service: str | None,
+        pipeline: str,
+        fn_name: str,
+        is_async: bool = False,
+    ) -> None:
         self.start = time.perf_counter()
         environment = _environment()
         svc = service or os.environ.get("SERVICE_NAME") or fn_name
@@ -45,7 +57,7 @@ class _Invocation:
         if cold:
             project.ensure_loaded()  # the configuration, once: a bad file shows on the first invocation
         try:
-            cid = correlation.from_event(event)
+            cid = correlation.from_event(event) or correlation.from_runtime_trace()
         except Exception as exc:  # a malformed event must not cost the handler its run
             guard.failure("internal", "correlation id", exc)
             cid = None
@@ -59,9 +71,13 @@ class _Invocation:
             "cold_start": cold,
             "aws_request_id": getattr(context, "aws_request_id", None),
         }
+        outer = _log.invocation_context.get()
+        if outer:  # fields bound outside (at import time), or an enclosing invocation's
+            self.ctx = {**outer, **self.ctx}
         self.dims = {"service": svc, "pipeline": pipeline, "environment": environment}
         self.limit = telemetry.memory_limit_mb(context)
         self.buffer = MetricsBuffer()
+        margin = watchdog.margin_setting() if outer is None or "aws_request_id" not in outer else 0.0
         self.ctx_token = _log.invocation_context.set(self.ctx)
         try:
             self.cid_token = correlation.set_id(self.cid)
@@ -69,32 +85,55 @@ class _Invocation:
             _log.invocation_context.reset(self.ctx_token)
             raise
         self.m_token = _current_metrics.set(self.buffer)
+        started = _log.start_invocation()  # None unless sampling or buffering is configured
+        if started is None:
+            self.log = None
+        else:
+            self.log, self.log_token = started
+            if self.log.sampled:  # every line of the invocation says why it has debug lines
+                self.ctx["debug_sampled"] = True
+        # the outermost invocation only: a nested observed call runs inside its deadline
+        self.armed = bool(margin) and watchdog.arm(self, context, margin, is_async)
+
+    def properties(self) -> dict[str, Any]:
+        """The fields every EMF document of the invocation carries besides its dimensions."""
+        return {
+            "correlation_id": self.cid,
+            "aws_request_id": self.ctx["aws_request_id"],
+            "function_name": self.ctx["function_name"],
+        }
 
     def finish(self, result: Any, error: BaseException | None) -> None:
         """Write the summary line and the metrics; restore the outer context. Never raises in stg/prd,
         and never in place of the handler's exception."""
+        fired = self.armed and not watchdog.disarm(self)  # first: the watchdog cannot fire after this
         try:
-            self._report(result, error)
+            self._report(result, error, fired)
         except Exception as exc:
             guard.failure("internal", "invocation summary", exc, handler_failed=error is not None)
         finally:
+            if self.log is not None:
+                _log.end_invocation(self.log_token)
             _current_metrics.reset(self.m_token)
             try:
                 correlation.reset(self.cid_token)
             finally:
                 _log.invocation_context.reset(self.ctx_token)
 
-    def _report(self, result: Any, error: BaseException | None) -> None:
+    def _report(self, result: Any, error: BaseException | None, fired: bool) -> None:
         duration_ms = (time.perf_counter() - self.start) * 1000.0
         rss = telemetry.max_rss_mb()
         buf = self.buffer
         put = buf.put
-        put("Duration", duration_ms)
-        put("MaxMemoryUsed", rss)
-        if self.limit:
-            put("MemoryUtilization", 100.0 * rss / self.limit)
-        put("ColdStart", 1 if self.ctx["cold_start"] else 0)
         fields: dict[str, Any] = {"duration_ms": round(duration_ms, 3), "max_memory_mb": round(rss, 1)}
+        if fired:  # the watchdog's document counted these already: once per invocation
+            fields["watchdog_fired"] = True
+        else:
+            put("Duration", duration_ms)
+            put("MaxMemoryUsed", rss)
+            if self.limit:
+                put("MemoryUtilization", 100.0 * rss / self.limit)
+            put("ColdStart", 1 if self.ctx["cold_start"] else 0)
         throttle = None
         if error is not None:
             buf.add("Errors", 1, error_type=type(error).__name__)
@@ -111,6 +150,10 @@ class _Invocation:
             fields["batch_item_failures"] = failed
         if not _log._state["configured"]:
             _log.configure()
+        if self.limit:
+            high = telemetry.memory_warning(rss, self.limit)
+            if high is not None:
+                _log.emit("warning", MEMORY_WARNING, _summary_logger_name, high)
         if error is None:
             _log.emit("info", "invocation complete", _summary_logger_name, fields)
         else:
@@ -118,16 +161,8 @@ class _Invocation:
                 fields["throttle_source"] = throttle.source
                 fields["retry_after_s"] = throttle.retry_after
             fields["exc_info"] = error
-            _log.emit("error", "invocation failed", _summary_logger_name, fields)
-        flush(
-            buf,
-            self.dims,
-            {
-                "correlation_id": self.cid,
-                "aws_request_id": self.ctx["aws_request_id"],
-                "function_name": self.ctx["function_name"],
-            },
-        )
+            _log.emit("error", "invocation failed", _summary_logger_name, fields)  # writes the buffer first
+        flush(buf, self.dims, self.properties())
 
 
 def _environment() -> str:
@@ -142,10 +177,12 @@ def _environment() -> str:
     return env
 
 
-def _start(event: Any, context: Any, service: str | None, pipeline: str, name: str) -> _Invocation | None:
+def _start(
+    event: Any, context: Any, service: str | None, pipeline: str, name: str, is_async: bool = False
+) -> _Invocation | None:
     """The invocation's state, or None (the handler then runs unobserved) if binding it failed."""
     try:
-        return _Invocation(event, context, service, pipeline, name)
+        return _Invocation(event, context, service, pipeline, name, is_async)
     except Exception as exc:
         guard.failure("internal", "invocation start", exc)
         return None
@@ -190,7 +227,7 @@ def observed(fn: F | None = None, *, pipeline: str = "default", service: str | N
 
             @functools.wraps(handler)
             async def async_wrapper(event: Any, context: Any = None, *args: Any, **kwargs: Any) -> Any:
-                inv = _start(event, context, service, pipeline, name)
+                inv = _start(event, context, service, pipeline, name, True)
                 if inv is None:
                     return await handler(event, context, *args, **kwargs)
                 span = None if tracing._state["enabled"] is False else _open_span(inv, event, context)

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import json
 import logging as _stdlib_logging
+import random
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from typing import IO, Any
 
+from observe import buffer as _buffer
 from observe import config, correlation
 from observe.redact import (
     MASK,
@@ -40,14 +42,29 @@ from observe.redact import (
     safe_str,
 )
 
-#: The invocation's fixed fields, set by ``observed`` for the duration of a call.
+#: The invocation's fixed fields, set by ``observed`` for the duration of a call (and the fields
+#: :mod:`observe.context` binds on top of them).
 invocation_context: ContextVar[dict[str, Any] | None] = ContextVar("observe_invocation", default=None)
+#: The invocation's sampling draw and buffer; set by ``observed`` only while sampling or buffering
+#: is configured (:mod:`observe.buffer`).
+invocation_log: ContextVar[_buffer.InvocationLog | None] = ContextVar("observe_invocation_log", default=None)
 
 #: CloudWatch Logs' event limit is 256 KB including 26 bytes of overhead; keep a margin.
 MAX_EVENT_BYTES = 256 * 1024 - 1024
 
 _LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "exception": 40, "critical": 50}
-_state: dict[str, Any] = {"configured": False, "stream": None, "level": 20, "tracing": False, "dropped": 0}
+_state: dict[str, Any] = {
+    "configured": False,
+    "stream": None,
+    "level": 20,
+    "tracing": False,
+    "dropped": 0,
+    # sampling and buffering (observe.buffer): "floor" is the lowest level any line may need; None
+    # while neither is configured, and then nothing below runs for a line under the level
+    "floor": None,
+    "settings": _buffer.Settings(),
+    "draw": random.random,
+}
 _loggers: dict[str | None, Any] = {}
 
 
@@ -68,7 +85,14 @@ class _Writer:
         except Exception:  # a closed or broken stream: the handler must go on
             _state["dropped"] += 1
 
-    msg = debug = info = warning = warn = error = exception = critical = fatal = log = _write
+    def _write_error(self, line: str) -> None:
+        """An error-level line: what the invocation buffered goes out first (observe.buffer)."""
+        if _state["floor"] is not None:
+            flush_buffered(invocation_log.get())
+        self._write(line)
+
+    msg = debug = info = warning = warn = log = _write
+    error = exception = critical = fatal = _write_error
 
 
 WRITER = _Writer()
@@ -308,8 +332,26 @@ def emit(method: str, message: str, logger_name: str | None, fields: dict[str, A
     For observe's own summary line and the stdlib bridge: the same processors, minus the
     bound-logger bookkeeping. ``fields`` is consumed. Never raises.
     """
-    if _LEVELS.get(method, 20) < _state["level"]:
-        return
+    lvl = _LEVELS.get(method, 20)
+    if lvl < _state["level"]:
+        if _state["floor"] is None:
+            return
+        st = invocation_log.get()
+        if st is None:
+            return
+        if lvl >= 40:  # under LOG_LEVEL=CRITICAL: never buffered, but it writes the buffer
+            flush_buffered(st)
+            if lvl < st.level:
+                return
+        elif lvl < st.floor:
+            return
+        elif lvl < st.level:
+            fields["event"] = message
+            fields["logger"] = logger_name
+            _capture(st, method, fields)
+            return
+    elif lvl >= 40 and _state["floor"] is not None:
+        flush_buffered(invocation_log.get())
     try:
         fields["event"] = message
         fields["logger"] = logger_name
@@ -349,27 +391,113 @@ def interpolate(template: Any, args: Any) -> str:
 # --- configuration --------------------------------------------------------------------------------
 
 
-def configure(level: str | int | None = None, stream: IO[str] | None = None, *, stdlib: bool = True) -> None:
-    """Build the chain: minimum level (``LOG_LEVEL`` / environment default), stream, stdlib bridge.
+def configure(
+    level: str | int | None = None,
+    stream: IO[str] | None = None,
+    *,
+    stdlib: bool = True,
+    below_level: _buffer.Settings | None = None,
+    draw: Callable[[], float] | None = None,
+) -> None:
+    """Build the chain: minimum level (``LOG_LEVEL`` / environment default), stream, stdlib bridge,
+    and what happens below the level: debug sampling and buffering (``below_level``, else
+    ``LOG_DEBUG_SAMPLE_RATE`` / ``LOG_BUFFER_*`` from the environment; :mod:`observe.buffer`).
 
-    Called for you on first use; call it again to change the level or capture output in tests.
+    ``draw`` is the random source of the sampling (``random.random`` by default; tests pass a seeded
+    one). Called for you on first use; call it again to change the level or capture output in tests.
+    Loggers made before a call keep the levels they were made with.
     """
     if level is None:
         level = config.log_level()
     lvl = level if isinstance(level, int) else _LEVELS[level.lower()]
-    _state.update(configured=True, stream=stream, level=lvl)
+    bad: config.ConfigError | None = None
+    if below_level is not None:
+        settings = below_level
+    else:
+        try:
+            settings = _buffer.from_env()
+        except config.ConfigError as exc:  # reported below, once the chain can write the report
+            settings, bad = _buffer.Settings(), exc
+    floor = settings.floor(lvl)
+    _state.update(
+        configured=True,
+        stream=stream,
+        level=lvl,
+        floor=floor,
+        settings=settings,
+        draw=draw or random.random,
+    )
     _loggers.clear()
     if stdlib:
-        _install_stdlib_bridge(lvl)
+        _install_stdlib_bridge(lvl if floor is None else floor)
     from observe import project
 
     project.ensure_loaded()  # the project's redaction rules apply from the first line
+    if bad is not None:  # raises in dev; in stg/prd one warning and a count, and both settings off
+        from observe import guard
+
+        guard.misuse("config", "LOG_DEBUG_SAMPLE_RATE / LOG_BUFFER_*", bad)
 
 
 def reset() -> None:
     """Forget the configuration: the next logger reads the environment again (tests)."""
-    _state.update(configured=False, stream=None)
+    _state.update(configured=False, stream=None, floor=None, settings=_buffer.Settings(), draw=random.random)
     _loggers.clear()
+
+
+# --- per invocation: the sampling draw and the buffer (observe.buffer) ---------------------------
+
+
+def start_invocation() -> tuple[_buffer.InvocationLog, Any] | None:
+    """Draw this invocation's sampling and open its buffer (``observed`` calls it on entry); None,
+    at no cost, while neither sampling nor buffering is configured. The second item undoes it."""
+    if _state["floor"] is None:
+        return None
+    st = _buffer.start(_state["settings"], _state["level"], _state["draw"])
+    return st, invocation_log.set(st)
+
+
+def end_invocation(token: Any) -> None:
+    """Drop the invocation's buffer, unwritten (``observed`` calls it on exit)."""
+    invocation_log.reset(token)
+
+
+def _capture(st: _buffer.InvocationLog, method: str, event_dict: dict[str, Any]) -> None:
+    """Render a line below the level into the invocation's buffer (``st.floor`` <= its level <
+    ``st.level``: only a buffering invocation has a floor under its level)."""
+    try:
+        event_dict["buffered"] = True
+        st.open_buffer().add(process(None, method, event_dict))
+    except Exception as exc:
+        chain_failed(method, event_dict.get("logger"), exc)
+
+
+def flush_buffered(st: _buffer.InvocationLog | None, *, timeout: float = -1) -> int:
+    """Write the invocation's buffered lines (after one warning line if some were dropped at the
+    bound) and empty the buffer; the number of lines written. Never raises."""
+    buf = st.buffer if st is not None else None
+    if not buf:
+        return 0
+    try:
+        lines, dropped, dropped_bytes = buf.take(timeout)
+        if dropped:
+            WRITER._write(
+                process(
+                    None,
+                    "warning",
+                    {
+                        "event": "log buffer full: its oldest lines were dropped",
+                        "logger": "observe",
+                        **_buffer.overflow_fields(dropped, dropped_bytes, buf),
+                    },
+                )
+            )
+        for line in lines:
+            WRITER._write(line)
+        return len(lines)
+    except Exception as exc:
+        chain_failed("warning", "observe", exc)
+        return 0
 
 
 def set_tracing(enabled: bool) -> None:
@@ -377,19 +505,27 @@ def set_tracing(enabled: bool) -> None:
     _state["tracing"] = enabled
 
 
-_safe_classes: dict[int, type] = {}
+_safe_classes: dict[tuple[int, int | None], type] = {}
 
 
-def _safe_logger_class(min_level: int) -> type:
+def _safe_logger_class(min_level: int, floor: int | None = None) -> type:
     """structlog's filtering logger for ``min_level``, with the positional-argument formatting and the
-    whole chain made unable to raise into the caller (a bad ``%`` template, a failing processor)."""
-    cls = _safe_classes.get(min_level)
+    whole chain made unable to raise into the caller (a bad ``%`` template, a failing processor).
+
+    With a ``floor`` (sampling or buffering configured), the methods from ``floor`` up to below
+    ``min_level`` decide per invocation: write (a sampled invocation), render into the buffer, or
+    drop (an error line writes what the invocation buffered first: :meth:`_Writer._write_error`).
+    Without one, a method below the level is a bare ``return None`` and the others are as they
+    always were.
+    """
+    cls = _safe_classes.get((min_level, floor))
     if cls is not None:
         return cls
     import structlog
     from structlog._log_levels import LEVEL_TO_NAME  # the level names structlog's methods use
 
-    base = structlog.make_filtering_bound_logger(min_level)
+    lowest = min_level if floor is None else floor
+    base = structlog.make_filtering_bound_logger(lowest)
 
     def _proxy_to_logger(self: Any, method_name: str, event: Any = None, **event_kw: Any) -> Any:
         try:
@@ -410,6 +546,41 @@ def _safe_logger_class(min_level: int) -> type:
         meth.__name__, ameth.__name__ = name, f"a{name}"
         return meth, ameth
 
+    def make_below(name: str, lvl: int) -> tuple[Any, Any]:
+        """A method under the level: its line is written, buffered or dropped per invocation."""
+
+        def meth(self: Any, event: Any = None, *args: Any, **kw: Any) -> Any:
+            st = invocation_log.get()
+            if st is None:
+                return None
+            if lvl >= 40:  # under LOG_LEVEL=CRITICAL: an error line is never buffered, it writes the buffer
+                if st.buffer:
+                    flush_buffered(st)
+                if lvl < st.level:
+                    return None
+                return self._proxy_to_logger(name, interpolate(event, args) if args else event, **kw)
+            if lvl < st.floor:
+                return None
+            if args:
+                event = interpolate(event, args)
+            if lvl >= st.level:  # a sampled invocation
+                return self._proxy_to_logger(name, event, **kw)
+            try:
+                event_dict = self._context.copy()
+                event_dict.update(kw)
+                event_dict["event"] = event
+            except Exception as exc:
+                chain_failed(name, self._context.get("logger"), exc)
+                return None
+            _capture(st, name, event_dict)
+            return None
+
+        async def ameth(self: Any, event: Any = None, *args: Any, **kw: Any) -> Any:
+            return meth(self, event, *args, **kw)
+
+        meth.__name__, ameth.__name__ = name, f"a{name}"
+        return meth, ameth
+
     def _nop(self: Any, event: Any = None, *args: Any, **kw: Any) -> None:
         return None
 
@@ -420,7 +591,12 @@ def _safe_logger_class(min_level: int) -> type:
     for lvl, name in LEVEL_TO_NAME.items():
         if name == "notset":
             continue
-        meths[name], meths[f"a{name}"] = make(name) if lvl >= min_level else (_nop, _anop)
+        if lvl < lowest:
+            meths[name], meths[f"a{name}"] = _nop, _anop
+        elif lvl < min_level:
+            meths[name], meths[f"a{name}"] = make_below(name, lvl)
+        else:
+            meths[name], meths[f"a{name}"] = make(name)
 
     def exception(self: Any, event: Any = None, *args: Any, **kw: Any) -> Any:
         kw.setdefault("exc_info", True)
@@ -433,7 +609,7 @@ def _safe_logger_class(min_level: int) -> type:
 
     def log(self: Any, level: Any, event: Any = None, *args: Any, **kw: Any) -> Any:
         try:
-            if level < min_level:
+            if level < lowest:
                 return None
             name = LEVEL_TO_NAME[level]
         except Exception as exc:
@@ -448,7 +624,7 @@ def _safe_logger_class(min_level: int) -> type:
     meths.update(fatal=meths["critical"], afatal=meths["acritical"], warn=meths["warning"])
     meths.update(awarn=meths["awarning"], msg=meths["info"], amsg=meths["ainfo"])
     cls = type(f"Safe{base.__name__}", (base,), meths)
-    _safe_classes[min_level] = cls
+    _safe_classes[(min_level, floor)] = cls
     return cls
 
 
@@ -465,7 +641,7 @@ def get_logger(name: str | None = None, **initial: Any) -> Any:
     logger = structlog.wrap_logger(
         WRITER,
         processors=PROCESSORS,
-        wrapper_class=_safe_logger_class(_state["level"]),
+        wrapper_class=_safe_logger_class(_state["level"], _state["floor"]),
         context_class=dict,
         cache_logger_on_first_use=True,
     ).bind(logger=name, **initial)

@@ -68,6 +68,73 @@ def memory_limit_mb(context: Any) -> int | None:
         return None
 
 
+MEMORY_WARNING_VAR = "OBSERVE_MEMORY_WARNING_PERCENT"
+#: Warn when an invocation ends above this share of the memory limit: the alarm's threshold too.
+DEFAULT_MEMORY_WARNING_PERCENT = 90.0
+_memory: list[Any] = [None, 0.0]  # [threshold in percent (None: not read yet), peak MB at the last end]
+
+
+def configure_memory_warning(percent: float | None = None) -> None:
+    """Set the threshold (``0`` turns the warning off); None reads the environment again."""
+    _memory[0] = None if percent is None else float(percent)
+    _memory[1] = 0.0
+
+
+def _memory_threshold() -> float:
+    value = _memory[0]
+    if value is None:
+        from observe.config import ConfigError, number
+
+        try:
+            value = float(number(os.environ, MEMORY_WARNING_VAR, DEFAULT_MEMORY_WARNING_PERCENT, minimum=0.0))
+        except ConfigError as exc:
+            _memory[0] = DEFAULT_MEMORY_WARNING_PERCENT  # reported once
+            from observe import guard
+
+            guard.misuse("config", MEMORY_WARNING_VAR, exc)
+            return DEFAULT_MEMORY_WARNING_PERCENT
+        _memory[0] = value
+    return value
+
+
+def current_rss_mb() -> float | None:
+    """Resident memory of this process now, in MB (Linux ``/proc/self/statm``); None elsewhere."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            pages = int(f.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024)
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def memory_warning(peak_mb: float, limit_mb: int) -> dict[str, Any] | None:
+    """The fields of a ``memory utilization high`` warning if the invocation ends above the threshold.
+
+    The peak (``ru_maxrss``) never goes down in a process, so it alone would warn on every later
+    invocation of an environment that once came close: the warning is written when the peak crossed
+    the threshold during this invocation, or when the memory still resident now is above it (read
+    only once the peak is over it). Cheap otherwise: one comparison.
+    """
+    threshold = _memory[0] if _memory[0] is not None else _memory_threshold()
+    if not threshold:
+        return None
+    limit = threshold * limit_mb / 100.0
+    previous = _memory[1]
+    _memory[1] = peak_mb
+    if peak_mb < limit:
+        return None
+    now = current_rss_mb()
+    if previous >= limit and (now is None or now < limit):
+        return None  # over it before, not any more: said when it happened
+    return {
+        "memory_utilization": round(100.0 * peak_mb / limit_mb, 1),
+        "max_memory_mb": round(peak_mb, 1),
+        "rss_mb": None if now is None else round(now, 1),
+        "memory_limit_mb": limit_mb,
+        "threshold_percent": threshold,
+    }
+
+
 class Throttle(NamedTuple):
     """A throttling signal: where it came from, the code, and how long the other side asked us to wait."""
 
