@@ -4,9 +4,9 @@ Runs after the ingest demo and reads what it left in ``out/demo/``: every log li
 document (``ingest.jsonl``), the quarantine objects mirrored under ``s3/quarantine/...`` and, when
 present, the DLQ messages (``dlq.jsonl``). When the ingest demo has not run, it makes those files
 itself from a small real incident (moto server + the local source API + the real ingest worker,
-:mod:`emulator.scenario`). Then it replays the alarms terraform ships over the EMF documents,
-picks the one that fired, prints the alarm-to-record triage and one trace, and writes the HTML
-report to ``out/demo/report.html``.
+:mod:`emulator.scenario`). Then it replays the alarms of the project's observe.toml (as terraform
+ships them) over the EMF documents, picks the one that fired, prints the alarm-to-record triage and
+one trace, and writes the HTML report to ``out/demo/report.html``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 
 OUT = Path("out/demo")
-ALARMS_DIR = Path("terraform/generated")
 #: When several alarms fired, the one to walk through first.
 PREFERRED = ("RecordsQuarantined", "TasksFailed", "ErrorRate", "Throttles", "InputAnomalies")
 
@@ -38,7 +37,7 @@ def ensure_outputs(out: Path) -> None:
         )
 
 
-def main(out_dir: str | Path = OUT, alarms_dir: str | Path = ALARMS_DIR) -> int:
+def main(out_dir: str | Path = OUT, config: str | Path | None = None) -> int:
     """Print the triage of the alarm that fired and write ``report.html``; returns 0."""
     from diagnostics import Diagnostics
     from diagnostics.report import write_report
@@ -52,7 +51,7 @@ def main(out_dir: str | Path = OUT, alarms_dir: str | Path = ALARMS_DIR) -> int:
         logs=out / "ingest.jsonl",
         quarantine_dir=quarantine if quarantine.is_dir() else None,
         dlq_file=dlq if dlq.is_file() else None,
-        alarms_dir=alarms_dir,
+        config=config,  # None: the project's observe.toml, found from the working directory
     )
     _banner("diagnostics: which alarms would have fired?")
     print(diag.describe())

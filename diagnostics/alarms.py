@@ -1,7 +1,8 @@
 """The alarms as terraform ships them, and what they would have said about a set of EMF documents.
 
-Alarm specs are read from ``<pipeline>.<environment>.alarms.json`` files (``observe dashboards
-build``, or built from the project's observe.toml by ``observe diag``); their names are concrete
+Alarm specs are built from the project's configuration (``observe.toml``, :func:`from_config`:
+the same specs ``observe dashboards build`` writes for Terraform, for every environment) or read
+from ``<pipeline>.<environment>.alarms.json`` files (:func:`load_alarms`); their names are concrete
 (``ingest-worker-Throttles-dev``) or templates (``ingest-worker-Throttles-${environment}``) that
 :func:`find_alarm` resolves against a concrete name. :func:`evaluate` replays an alarm over EMF
 documents the way CloudWatch evaluates it: values bucketed into periods aligned to the epoch,
@@ -147,13 +148,8 @@ class AlarmSpec:
         if not m:
             return None
         env = m.groupdict().get("env")
-        if env:
-            resolved = self.for_environment(env)
-        else:
-            # a concrete name (a per-environment file): the environment is the one its metrics carry
-            dims = [dict(self.dimensions), *(dict(q.dimensions) for q in self.queries)]
-            known = next((d["environment"] for d in dims if d.get("environment") in ENVIRONMENTS), None)
-            resolved = replace(self, environment=known)
+        # a concrete name (a per-environment file): the environment is the one its metrics carry
+        resolved = self.for_environment(env) if env else replace(self, environment=spec_environment(self))
         return replace(resolved, name=name, template=self.template or self.name)
 
     def for_environment(self, env: str) -> AlarmSpec:
@@ -248,12 +244,12 @@ def load_alarms(directory: str | Path) -> list[AlarmSpec]:
     d = Path(directory)
     if not d.is_dir():
         raise AlarmSpecError(
-            f"--alarms-dir {d}: no such directory (build it with `python -m dashboards build --out {d}`)"
+            f"--alarms-dir {d}: no such directory (build it with `observe dashboards build --out {d}`)"
         )
     files = sorted(d.glob("*.alarms.json"))
     if not files:
         raise AlarmSpecError(
-            f"--alarms-dir {d}: no *.alarms.json files (build them with `python -m dashboards build`)"
+            f"--alarms-dir {d}: no *.alarms.json files (build them with `observe dashboards build`)"
         )
     out: list[AlarmSpec] = []
     for f in files:
@@ -265,6 +261,59 @@ def load_alarms(directory: str | Path) -> list[AlarmSpec]:
             raise AlarmSpecError(f"{f}: expected a JSON list of alarms")
         out += [_spec(a, str(f)) for a in raw]
     return out
+
+
+def spec_environment(spec: AlarmSpec) -> str | None:
+    """The environment a concrete alarm's metrics carry (its ``environment`` dimension); None for a
+    template (``${environment}``) or an alarm without one."""
+    if spec.environment:
+        return spec.environment
+    dims = [dict(spec.dimensions), *(dict(q.dimensions) for q in spec.queries)]
+    found = next((d["environment"] for d in dims if d.get("environment")), None)
+    return None if found is None or "${" in found else str(found)
+
+
+@dataclass(frozen=True)
+class ConfiguredAlarms:
+    """The alarm specs of a project's configuration, and where they came from."""
+
+    specs: list[AlarmSpec]
+    path: Path  # the observe.toml read (it may include others)
+    namespace: str  # the metrics namespace the configuration's functions write to
+    environments: tuple[str, ...]
+
+
+def from_config(path: str | Path | None = None) -> ConfiguredAlarms | None:
+    """The alarms a project's configuration deploys, for every environment.
+
+    ``path``, else ``OBSERVE_CONFIG``, else the nearest ``observe.toml`` from the working directory;
+    None when no path is given and none is found. The specs are built by the dashboards package
+    exactly as ``observe dashboards build`` writes them for Terraform (so triage sees the deployed
+    thresholds, per-environment overrides included), and the configuration's own metrics are
+    registered, so their units are known. Raises :class:`AlarmSpecError` naming the file, table and
+    key of a configuration that cannot be used.
+    """
+    from observe import project
+
+    found = Path(path) if path is not None else project.discover()
+    if found is None:
+        return None
+    from dashboards.build import alarm_specs  # the one place alarm specs are built from a config
+    from dashboards.config import load
+
+    try:
+        config = load(found)
+        built = {env: alarm_specs(config, env) for env in ENVIRONMENTS}
+    except project.ConfigFileError as exc:
+        flag = "--config" if path is not None else "the configuration found from the working directory"
+        raise AlarmSpecError(f"{flag}: " + "; ".join(exc.problems)) from None
+    specs = [
+        _spec(raw, str(found))
+        for env, pipelines in built.items()
+        for pipeline, alarms in pipelines.items()
+        for raw in alarms
+    ]
+    return ConfiguredAlarms(specs, found, config.effective_namespace, tuple(ENVIRONMENTS))
 
 
 def find_alarm(alarms: Iterable[AlarmSpec], name: str) -> AlarmSpec:

@@ -73,9 +73,15 @@ def _sources() -> argparse.ArgumentParser:
     g.add_argument("--dlq-url", metavar="URL", help="dead-letter queue URL (peeked, never deleted)")
     g.add_argument("--dlq-file", metavar="PATH", help="JSONL dump of DLQ messages")
     g.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the project's observe.toml, whose alarms are triaged (default: OBSERVE_CONFIG, else the "
+        "nearest observe.toml from here)",
+    )
+    g.add_argument(
         "--alarms-dir",
         metavar="DIR",
-        help="directory of <pipeline>.alarms.json (default terraform/generated)",
+        help="instead of --config: a directory of built <pipeline>.<env>.alarms.json files",
     )
     g.add_argument("--region", metavar="REGION", help="AWS region (default: the standard AWS settings)")
     c = p.add_argument_group("how CloudWatch is asked")
@@ -169,6 +175,8 @@ def _load(args: argparse.Namespace, *, need_logs: bool = True) -> Any:
     from diagnostics.core import Diagnostics
     from diagnostics.progress import Progress
 
+    if args.config and args.alarms_dir:
+        raise DiagnosticsError("give --config or --alarms-dir, not both")
     if need_logs and not (args.logs or args.log_groups):
         raise DiagnosticsError(
             f"{args.command}: give --logs PATH or --log-group NAME (where the log lines are)"
@@ -182,6 +190,7 @@ def _load(args: argparse.Namespace, *, need_logs: bool = True) -> Any:
         dlq_url=args.dlq_url,
         dlq_file=args.dlq_file,
         alarms_dir=args.alarms_dir,
+        config=args.config,
         region=args.region,
         allow_no_logs=not need_logs,
         engine=args.engine,

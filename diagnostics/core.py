@@ -2,8 +2,8 @@
 
     from diagnostics import Diagnostics
 
-    diag = Diagnostics.load(logs="out/demo/ingest.jsonl", quarantine_dir="out/demo/s3",
-                            alarms_dir="terraform/generated")
+    diag = Diagnostics.load(logs="out/demo/ingest.jsonl", quarantine_dir="out/demo/s3")
+    # the alarms: the project's observe.toml (found from the working directory, or config=...)
     t = diag.from_alarm("ingest-worker-RecordsQuarantined-dev")
     diag.trace(t.correlation_ids[0])
 
@@ -26,7 +26,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from diagnostics import analysis
-from diagnostics.alarms import AlarmSpec, Evaluation, Replay, find_alarm, load_alarms
+from diagnostics.alarms import (
+    AlarmSpec,
+    Evaluation,
+    Replay,
+    find_alarm,
+    from_config,
+    load_alarms,
+    spec_environment,
+)
 from diagnostics.model import DLQMessage, QuarantineDoc, SourceError, Window, doc_time
 from diagnostics.progress import QUIET, Progress
 from diagnostics.queries import Clause, Selection, is_emf
@@ -53,7 +61,6 @@ if TYPE_CHECKING:
     from diagnostics.cloudwatch import CloudWatchAlarms, CloudWatchMetrics
     from diagnostics.triage import AlarmTriage
 
-DEFAULT_ALARMS_DIR = Path("terraform/generated")
 #: The invocations behind a breach whose lines are fetched (largest contribution first).
 DEFAULT_MAX_INVOCATIONS = 50
 #: Ids looked up one by one in CloudWatch (the DLQ's message ids) before the rest are left out.
@@ -64,8 +71,39 @@ NOT_READ = {
     "logs": "logs not read: pass --logs PATH or --log-group NAME (no traces, failures or invocations)",
     "quarantine": "quarantine not read: pass --bucket or --quarantine-dir (failing records cannot be listed)",
     "dlq": "DLQ not read: pass --dlq-url or --dlq-file (messages that gave up are not shown)",
-    "alarms": "alarm specs not read: pass --alarms-dir (no alarm can be evaluated)",
+    "alarms": "alarm specs not read: no observe.toml found; pass --config FILE or --alarms-dir DIR "
+    "(no alarm can be evaluated)",
 }
+
+
+def _check_choices(
+    alarms: Sequence[AlarmSpec], pipelines: Sequence[str] | None, environment: str | None
+) -> None:
+    """``--pipeline`` and ``--environment`` name what the alarm specs hold, or fail saying what does."""
+    if not alarms:
+        if pipelines:
+            raise SourceError(f"--pipeline {pipelines[0]}: no alarm specs loaded to choose from")
+        return
+    known = sorted({a.pipeline for a in alarms})
+    for name in pipelines or ():
+        if name not in known:
+            raise SourceError(
+                f"--pipeline {name}: no alarm spec of that pipeline (known: {', '.join(known)})"
+            )
+    envs = sorted({e for a in alarms if (e := spec_environment(a)) is not None})
+    templates = any("${environment}" in a.name for a in alarms)
+    if environment is not None and not templates and environment not in envs:
+        raise SourceError(
+            f"--environment {environment}: no alarm spec of that environment (known: {', '.join(envs)})"
+        )
+
+
+def _shown_path(path: Path) -> str:
+    """``path`` relative to the working directory when it is under it (shorter, as the user typed it)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 @dataclass
@@ -216,6 +254,7 @@ class Diagnostics:
         dlq_url: str | None = None,
         dlq_file: str | Path | None = None,
         alarms_dir: str | Path | None = None,
+        config: str | Path | None = None,
         region: str | None = None,
         log_source: LogSource | None = None,
         allow_no_logs: bool = False,
@@ -232,10 +271,27 @@ class Diagnostics:
 
         With log groups, alarm datapoints come from CloudWatch metrics (``GetMetricData`` in
         ``namespace``, default observe's) and alarm states from CloudWatch, unless ``replay``
-        asks for the EMF documents in the logs instead. ``alarms_dir`` defaults to
-        ``terraform/generated`` when that exists. Raises
+        asks for the EMF documents in the logs instead. The alarm specs come from ``alarms_dir``
+        (``*.alarms.json``) when given, else from the project's configuration: ``config``, else
+        ``OBSERVE_CONFIG``, else the nearest ``observe.toml`` from the working directory (its
+        namespace is then the default ``namespace``). Raises
         :class:`~diagnostics.model.SourceError` naming a source that cannot be used.
         """
+        if not log_groups:
+            cloudwatch_only = {
+                "--replay": replay,
+                f"--engine {engine}": engine != "auto",
+                f"--namespace {namespace!r}": namespace is not None,
+                f"--environment {environment}": environment is not None,
+            }
+            unused = [flag for flag, given in cloudwatch_only.items() if given]
+            if unused:
+                raise SourceError(
+                    f"{', '.join(unused)}: only with --log-group (how CloudWatch is asked; local files "
+                    "are read as they are, every environment in their EMF documents replayed)"
+                )
+        if namespace is not None and not namespace.strip():
+            raise SourceError("--namespace: empty (the metrics namespace, e.g. DataPipelines)")
         sources: list[LogSource] = []
         if log_source is not None:
             sources.append(log_source)
@@ -245,6 +301,19 @@ class Diagnostics:
                 src = FileLogSource(p, progress=progress)
                 src.files()  # fail now, naming the path, rather than halfway through a command
                 sources.append(src)
+        alarms: list[AlarmSpec] = []
+        alarms_from = None
+        if alarms_dir is not None:
+            alarms, alarms_from = load_alarms(alarms_dir), str(alarms_dir)
+        else:
+            configured = from_config(config)
+            if configured is not None:
+                alarms = configured.specs
+                alarms_from = f"configuration {_shown_path(configured.path)}, built for " + "/".join(
+                    configured.environments
+                )
+                namespace = namespace or configured.namespace
+        _check_choices(alarms, pipelines, environment)
         metrics = states = None
         if log_groups:
             sources.append(
@@ -278,17 +347,12 @@ class Diagnostics:
             if not Path(dlq_file).is_file():
                 raise SourceError(f"--dlq-file {dlq_file}: no such file")
             dlq = FileDLQSource(dlq_file)
-        alarms: list[AlarmSpec] = []
-        if alarms_dir is None and DEFAULT_ALARMS_DIR.is_dir():
-            alarms_dir = DEFAULT_ALARMS_DIR
-        if alarms_dir is not None:
-            alarms = load_alarms(alarms_dir)
         return cls(
             sources,
             quarantine=quarantine,
             dlq=dlq,
             alarms=alarms,
-            alarms_from=str(alarms_dir) if alarms_dir is not None else None,
+            alarms_from=alarms_from,
             metrics=metrics,
             alarm_states=states,
             window=window,
@@ -519,7 +583,7 @@ class Diagnostics:
 
     def _require_alarms(self) -> None:
         if not self.alarms:
-            raise SourceError("no alarm specs loaded: give --alarms-dir (terraform/generated)")
+            raise SourceError("no alarm specs loaded: give --config FILE (observe.toml) or --alarms-dir DIR")
 
     def _replay(self, specs: Sequence[AlarmSpec]) -> Replay:
         replay = Replay(specs, self.window)
@@ -555,7 +619,9 @@ class Diagnostics:
             resolved = self.alarm_states_source.deployed(specs) if self.alarm_states_source else []
             if not resolved and self.environment:
                 resolved = [
-                    s.for_environment(self.environment) if "${environment}" in s.name else s for s in specs
+                    s.for_environment(self.environment) if "${environment}" in s.name else s
+                    for s in specs
+                    if "${environment}" in s.name or spec_environment(s) == self.environment
                 ]
             if not resolved:
                 self.notes.append(

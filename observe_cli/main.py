@@ -20,7 +20,6 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
     from observe.project import ProjectConfig
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
-_ENV_SUFFIX = re.compile(r"-(dev|stg|prd)$")
 
 
 def _config_option() -> argparse.ArgumentParser:
@@ -224,34 +222,16 @@ def cmd_dashboards(args: argparse.Namespace) -> int:
 def diag(argv: Sequence[str], config_path: Path | None = None) -> int:
     """``observe diag ...``: the triage CLI, reading the alarms of the project's configuration.
 
-    Unless ``--alarms-dir`` is given, the alarm specs are built from the configuration (for the
-    environment the alarm name ends in, else ``ENVIRONMENT``, else dev) into a temporary directory,
-    so triage always sees the thresholds that were deployed from the same file.
+    The triage CLI builds the alarm specs from the configuration itself (``--config``, else found
+    as every command finds it), for every environment, so triage always sees the thresholds that
+    were deployed from the same file; ``--alarms-dir`` reads built files instead.
     """
     from diagnostics.cli import main as diag_main
 
     args = list(argv)
-    wants_help = not args or args[0] in ("-h", "--help")
-    if wants_help or any(a == "--alarms-dir" or a.startswith("--alarms-dir=") for a in args):
-        return diag_main(args)
-    from dashboards.build import render
-    from dashboards.config import load
-
-    try:
-        config = load(config_path)
-    except ConfigFileError as exc:
-        if config_path is not None:
-            _print_problems(exc)
-            return EXIT_USAGE
-        return diag_main(args)  # no configuration here: the triage CLI's own defaults
-    named = next(
-        (m.group(1) for a in args[1:] if not a.startswith("-") and (m := _ENV_SUFFIX.search(a))), None
-    )
-    environment = named or os.environ.get("ENVIRONMENT") or "dev"
-    with tempfile.TemporaryDirectory(prefix="observe-diag-alarms-") as tmp:
-        for name, (_, alarms) in render(config, environment).items():
-            (Path(tmp) / f"{name}.{environment}.alarms.json").write_text(alarms, encoding="utf-8")
-        return diag_main([args[0], "--alarms-dir", tmp, *args[1:]])
+    if config_path is not None and args and args[0] not in ("-h", "--help"):
+        args = [args[0], "--config", str(config_path), *args[1:]]
+    return diag_main(args)
 
 
 def diag_alias() -> None:

@@ -230,6 +230,15 @@ def test_every_bad_option_is_a_clear_error_with_exit_2(
         (["quarantine", "--bucket", "b", "--quarantine-dir", str(files["quarantine"])], "not both"),
         (["dlq", "--dlq-file", str(tmp_path / "nope.jsonl")], "no such file"),
         (["report", *logs, "--out", str(files["logs"] / "r.html")], "cannot write it"),
+        (["failures", *logs, "--replay"], "--replay: only with --log-group"),
+        (["failures", *logs, "--engine", "insights"], "--engine insights: only with --log-group"),
+        (
+            ["alarm", *logs, "--pipeline", "nope"],
+            "--pipeline nope: no alarm spec of that pipeline (known: auth",
+        ),
+        (["alarm", "--log-group", "g", "--environment", "xyz"], "--environment xyz: no alarm spec of that"),
+        (["alarm", "--log-group", "g", "--namespace", " "], "--namespace: empty"),
+        (["alarm", *logs, "--config", str(tmp_path / "none.toml")], "none.toml: no such file"),
     ):
         code, _, err = _run(capsys, *argv)
         assert code == 2 and message in err and "Traceback" not in err, (argv, err)
