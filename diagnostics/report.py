@@ -30,7 +30,7 @@ from diagnostics import analysis
 from diagnostics.alarms import statistic
 from diagnostics.model import iso
 from diagnostics.text import LINE_FIELDS, clip
-from diagnostics.units import axis_label, clock, duration, fmt, when
+from diagnostics.units import axis_label, axis_scale, clock, duration, fmt, when
 from observe import catalogue
 from observe.redact import redact_text
 
@@ -220,9 +220,10 @@ def plot_alarm(ev: Evaluation) -> str | None:
     ax.set_ylim(0, top)
     if count:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt(v, unit)))
+    tick, label = axis_scale(unit, top)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: tick(v)))
     stat = a.statistic or "value"
-    ax.set_ylabel(f"{stat} per {duration(a.period)} ({axis_label(unit)})")
+    ax.set_ylabel(f"{stat} per {duration(a.period)} ({label})")
     right = ax.twinx()  # the threshold, labelled on its own axis so it never sits on a point
     right.set_ylim(ax.get_ylim())
     right.set_yticks([a.threshold], [f"threshold {a.threshold_text}"], color="#c25400")
@@ -358,9 +359,11 @@ def plot_durations(
     ax.bar_label(b1, labels=[fmt(v, "Milliseconds") for v in p50], fontsize=8, padding=2)
     ax.bar_label(b2, labels=[fmt(v, "Milliseconds") for v in p99], fontsize=8, padding=2)
     ax.set_xticks(list(xs), [r[0] for r in rows])
-    ax.set_ylim(0, max(p99 + p50) * 1.2 or 1.0)
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt(v, "Milliseconds")))
-    ax.set_ylabel("duration (ms)")
+    top = max(p99 + p50) * 1.2 or 1.0
+    ax.set_ylim(0, top)
+    tick, label = axis_scale("Milliseconds", top)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: tick(v)))
+    ax.set_ylabel(f"duration ({label})")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("Invocation duration per service, p50 and p99 (nearest rank)", fontsize=10, loc="left")
@@ -516,12 +519,22 @@ def _triage_html(t: AlarmTriage, known: set[str], chart: str | None) -> str:
     return "".join(parts)
 
 
+#: A request log line as httpx writes it, whoever writes it: ``HTTP Request: GET URL "HTTP/1.1 200 OK"``.
+HTTP_REQUEST_LINE = re.compile(r"^HTTP Request: \S+ \S+ \"HTTP/[\d.]+ (\d{3})")
+
+
 def _library_noise(x: dict[str, Any]) -> bool:
-    """A library's line below warning (credentials found, endpoints, HTTP 2xx requests)."""
-    logger = str(x.get("logger") or "")
-    if analysis.level_of(x) >= 30 or not logger.startswith(LIBRARY_LOGGERS):
+    """Routine below warning: a library's line (credentials found, endpoints, HTTP requests that
+    succeeded), or a request log line of any logger whose answer was 1xx-3xx. Failed requests stay."""
+    if analysis.level_of(x) >= 30:
         return False
-    status = re.search(r"HTTP/[\d.]+ (\d{3})", str(x.get("message") or ""))
+    message = str(x.get("message") or "")
+    request = HTTP_REQUEST_LINE.match(message)
+    if request is not None:
+        return request.group(1).startswith(("1", "2", "3"))
+    if not str(x.get("logger") or "").startswith(LIBRARY_LOGGERS):
+        return False
+    status = re.search(r"HTTP/[\d.]+ (\d{3})", message)
     return status is None or status.group(1).startswith(("1", "2", "3"))
 
 
@@ -566,8 +579,8 @@ def _trace_html(tr: analysis.Trace, max_lines: int) -> str:
             f"<code>observe-diag trace {escape(tr.correlation_id)}</code> shows every line.</p>" + more
         )
     noise = (
-        f'<p class="muted">{hidden:,} library line(s) below warning hidden '
-        f"({', '.join(LIBRARY_LOGGERS[:4])} ...): "
+        f'<p class="muted">{hidden:,} routine line(s) below warning hidden (libraries\' '
+        f"{', '.join(LIBRARY_LOGGERS[:4])} ..., HTTP requests answered 1xx-3xx): "
         f"<code>observe-diag trace {escape(tr.correlation_id)}</code> shows them.</p>"
         if hidden
         else ""

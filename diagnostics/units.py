@@ -8,6 +8,7 @@ report both go through here, so a value reads the same in both.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from observe import catalogue
@@ -65,6 +66,19 @@ def fmt_metric(value: float | None, metric: str) -> str:
 def axis_label(unit: str) -> str:
     """The y-axis label for a unit (``count``, ``ms``, ``%`` ...)."""
     return "count" if unit in ("Count", "None", "") else SYMBOLS.get(unit, unit)
+
+
+def axis_scale(unit: str, top: float) -> tuple[Callable[[float], str], str]:
+    """One scale for a whole axis reaching ``top``: (tick text, the axis's unit label).
+
+    Durations are in seconds on every tick once the axis reaches 10 s, else in ms on every tick, so
+    an axis never mixes ``8,000 ms`` with ``10 s``; other units as :func:`fmt` writes them.
+    """
+    if unit == "Milliseconds":
+        if top >= 10_000:
+            return (lambda v: f"{_number(v / 1000)} s"), "s"
+        return (lambda v: f"{_number(v)} ms"), "ms"
+    return (lambda v: fmt(v, unit)), axis_label(unit)
 
 
 def clock(t: datetime | None, *, seconds: bool = True, millis: bool = False) -> str:

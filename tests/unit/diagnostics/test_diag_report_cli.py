@@ -112,6 +112,39 @@ def test_report_values_carry_units_and_one_percentile_method() -> None:
     assert "Percentiles (p50, p99 ...) are nearest-rank" in html
 
 
+def test_an_axis_has_one_unit_on_every_tick() -> None:
+    """An axis reaching 10 s is in seconds on every tick, below that in ms: never ``8,000 ms`` next to
+    ``10 s``."""
+    from diagnostics.units import axis_scale
+
+    tick, label = axis_scale("Milliseconds", 10_327)
+    assert label == "s" and [tick(v) for v in (0, 2000, 8000, 10000)] == ["0 s", "2 s", "8 s", "10 s"]
+    tick, label = axis_scale("Milliseconds", 9_000)
+    assert label == "ms" and [tick(v) for v in (0, 2000, 8000)] == ["0 ms", "2,000 ms", "8,000 ms"]
+    tick, label = axis_scale("Percent", 100)
+    assert label == "%" and tick(90) == "90 %"
+
+
+def test_a_trace_in_the_report_hides_routine_requests_and_keeps_failed_ones() -> None:
+    from tests.unit.diagnostics.diag_builders import line
+
+    docs = [
+        line(0, 'HTTP Request: GET http://source/records?page=1 "HTTP/1.1 200 OK"', cid="run-1",
+             logger="pipelines.ingest.source"),
+        line(1, 'HTTP Request: GET http://source/records?page=3 "HTTP/1.1 500 Internal Server Error"',
+             cid="run-1", logger="pipelines.ingest.source"),
+        line(2, "Found credentials in environment variables.", cid="run-1", logger="botocore.credentials"),
+        line(3, "batch ingested", cid="run-1"),
+    ]  # fmt: skip
+    from diagnostics.report import _trace_html
+
+    (tr,) = Diagnostics.from_docs(docs).traces(["run-1"])
+    html = _trace_html(tr, max_lines=50)
+    assert "page=3" in html and "batch ingested" in html
+    assert "page=1" not in html and "Found credentials" not in html
+    assert "2 routine line(s) below warning hidden" in html
+
+
 @pytest.fixture
 def files(evidence: Any, tmp_path: Path) -> dict[str, Path]:
     lines, emf, _ = evidence
