@@ -149,7 +149,7 @@ class AlarmSpec:
             return None
         env = m.groupdict().get("env")
         # a concrete name (a per-environment file): the environment is the one its metrics carry
-        resolved = self.for_environment(env) if env else replace(self, environment=spec_environment(self))
+        resolved = self.for_environment(env) if env else replace(self, environment=fixed_environment(self))
         return replace(resolved, name=name, template=self.template or self.name)
 
     def for_environment(self, env: str) -> AlarmSpec:
@@ -261,16 +261,6 @@ def load_alarms(directory: str | Path) -> list[AlarmSpec]:
             raise AlarmSpecError(f"{f}: expected a JSON list of alarms")
         out += [_spec(a, str(f)) for a in raw]
     return out
-
-
-def spec_environment(spec: AlarmSpec) -> str | None:
-    """The environment a concrete alarm's metrics carry (its ``environment`` dimension); None for a
-    template (``${environment}``) or an alarm without one."""
-    if spec.environment:
-        return spec.environment
-    dims = [dict(spec.dimensions), *(dict(q.dimensions) for q in spec.queries)]
-    found = next((d["environment"] for d in dims if d.get("environment")), None)
-    return None if found is None or "${" in found else str(found)
 
 
 @dataclass(frozen=True)

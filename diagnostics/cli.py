@@ -9,7 +9,8 @@ Exit codes: 0 done (something to show); 1 nothing found (the alarm did not breac
 no line carries the id); 2 bad usage or a source that cannot be read (the message names it).
 
 Progress goes to stderr for anything that takes over a second (``--quiet`` turns it off);
-stdout holds the answer only, so ``--json`` output can be piped.
+stdout holds the answer only, so ``--json`` output can be piped; with ``--json`` what was and was
+not read goes to stderr (after the tables otherwise).
 """
 
 from __future__ import annotations
@@ -216,8 +217,11 @@ def _jsonable(obj: Any) -> Any:
     return obj
 
 
-def _print_json(obj: Any) -> None:
+def _print_json(obj: Any, diag: Any = None, command: str = "") -> None:
+    """``obj`` as JSON on stdout (unchanged, for pipes); what was and was not read on stderr."""
     print(json.dumps(_jsonable(obj), indent=2, default=str))
+    if diag is not None:
+        print(text.render_sources(diag, ROLES.get(command)), file=sys.stderr)
 
 
 def triage_json(t: Any) -> dict[str, Any]:
@@ -291,7 +295,12 @@ def run(args: argparse.Namespace) -> int:
             states = diag.alarm_states()
             if args.json:
                 _print_json(
-                    [{"alarm": e.alarm.name, "state": e.state, "breaching": len(e.breaching)} for e in states]
+                    [
+                        {"alarm": e.alarm.name, "state": e.state, "breaching": len(e.breaching)}
+                        for e in states
+                    ],
+                    diag,
+                    "alarms",
                 )
             else:
                 print(text.render_alarm_states(states))
@@ -299,7 +308,7 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_OK
         t = diag.from_alarm(args.name)
         if args.json:
-            _print_json(triage_json(t))
+            _print_json(triage_json(t), diag, "alarm")
         else:
             print(text.render_triage(t, broken=text.broken_emf(diag)))
             _footer(diag, "alarm")
@@ -307,7 +316,9 @@ def run(args: argparse.Namespace) -> int:
     if cmd == "trace":
         tr = diag.trace(args.correlation_id)
         if args.json:
-            _print_json({"correlation_id": tr.correlation_id, "lines": [shown(x) for x in tr.lines]})
+            _print_json(
+                {"correlation_id": tr.correlation_id, "lines": [shown(x) for x in tr.lines]}, diag, "trace"
+            )
         elif tr.found:
             print(text.render_trace(tr, max_lines=args.max_lines, min_level=args.level))
             _footer(diag, "trace")
@@ -317,23 +328,25 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK if tr.found else EXIT_NOT_FOUND
     if cmd == "failures":
         groups = diag.failures()
-        _print_json(groups) if args.json else _text(diag, text.render_failures(groups), "failures")
+        _print_json(groups, diag, cmd) if args.json else _text(diag, text.render_failures(groups), "failures")
         return EXIT_OK
     if cmd == "throttles":
         events = diag.throttles()
-        _print_json(events) if args.json else _text(diag, text.render_throttles(events), "throttles")
+        _print_json(events, diag, cmd) if args.json else _text(
+            diag, text.render_throttles(events), "throttles"
+        )
         return EXIT_OK
     if cmd == "quarantine":
         q = diag.quarantine_summary()
-        _print_json(q) if args.json else _text(diag, text.render_quarantine(q), "quarantine")
+        _print_json(q, diag, cmd) if args.json else _text(diag, text.render_quarantine(q), "quarantine")
         return EXIT_OK
     if cmd == "dlq":
         d = diag.dlq_summary()
-        _print_json(d) if args.json else _text(diag, text.render_dlq(d), "dlq")
+        _print_json(d, diag, cmd) if args.json else _text(diag, text.render_dlq(d), "dlq")
         return EXIT_OK
     if cmd == "anomalies":
         a = diag.anomalies()
-        _print_json(a) if args.json else _text(diag, text.render_anomalies(a), "anomalies")
+        _print_json(a, diag, cmd) if args.json else _text(diag, text.render_anomalies(a), "anomalies")
         return EXIT_OK
     if cmd == "report":
         from diagnostics.report import write_report

@@ -31,9 +31,9 @@ from diagnostics.alarms import (
     Evaluation,
     Replay,
     find_alarm,
+    fixed_environment,
     from_config,
     load_alarms,
-    spec_environment,
 )
 from diagnostics.model import DLQMessage, QuarantineDoc, SourceError, Window, doc_time
 from diagnostics.progress import QUIET, Progress
@@ -90,7 +90,7 @@ def _check_choices(
             raise SourceError(
                 f"--pipeline {name}: no alarm spec of that pipeline (known: {', '.join(known)})"
             )
-    envs = sorted({e for a in alarms if (e := spec_environment(a)) is not None})
+    envs = sorted({e for a in alarms if (e := fixed_environment(a)) is not None})
     templates = any("${environment}" in a.name for a in alarms)
     if environment is not None and not templates and environment not in envs:
         raise SourceError(
@@ -621,7 +621,7 @@ class Diagnostics:
                 resolved = [
                     s.for_environment(self.environment) if "${environment}" in s.name else s
                     for s in specs
-                    if "${environment}" in s.name or spec_environment(s) == self.environment
+                    if "${environment}" in s.name or fixed_environment(s) == self.environment
                 ]
             if not resolved:
                 self.notes.append(

@@ -378,7 +378,8 @@ def render_failure_rows(groups: Sequence[FailureGroup], max_rows: int = 30) -> s
         return "  (none)"
     out = []
     for g in groups[:max_rows]:
-        seen = f"{clock(g.first_seen)}–{clock(g.last_seen)}"
+        first, last = clock(g.first_seen), clock(g.last_seen)
+        seen = first if first == last else f"{first}–{last}"
         out.append(para("  ", f"{g.count:,}x {g.what} [{g.service}, {g.kind}] {seen}", indent=6))
         detail = f"{g.error_type}: {g.example}" if g.error_type != "-" else g.example
         if detail:

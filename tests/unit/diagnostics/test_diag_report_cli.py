@@ -237,8 +237,11 @@ def test_the_other_commands(files: dict[str, Path], capsys: Any) -> None:
     assert code == 0 and "DLQ: 2 message(s)" in out and "ConnectionError: page-000003" in out
     code, out, _ = _run(capsys, "anomalies", "--logs", str(files["logs"]))
     assert code == 0 and "Input anomalies: 0" in out
-    code, out, _ = _run(capsys, "failures", "--json", *_sources(files))
-    assert json.loads(out)[0]["error_type"] == "ConnectionError"
+    code, out, err = _run(capsys, "failures", "--json", *_sources(files))
+    assert json.loads(out)[0]["error_type"] == "ConnectionError"  # stdout: the JSON alone
+    assert "logs: file" in err and "Sources" in err  # what was read: on stderr
+    code, out, err = _run(capsys, "dlq", "--json", "--dlq-file", str(files["dlq"]))
+    assert json.loads(out)["count"] == 2 and "logs not read: pass --logs PATH" in err
 
 
 def test_report_command_writes_the_file(files: dict[str, Path], capsys: Any, tmp_path: Path) -> None:
