@@ -97,15 +97,22 @@ def lambda_context() -> FakeLambdaContext:
 
 @pytest.fixture
 def observe_capture() -> Iterator[Captured]:
-    """Capture observe's output (logs and EMF) and start from a cold start."""
+    """Capture observe's output (logs and EMF) and start from a cold start.
+
+    The memory warning is off while capturing: the test runner's memory is not the function's, and
+    a long test session would cross 90% of a fake context's limit. A test of the warning turns it on
+    with ``telemetry.configure_memory_warning(90)``.
+    """
     captured = Captured()
     telemetry.reset_cold_start()
+    telemetry.configure_memory_warning(0)
     _log.configure(level="DEBUG", stream=captured.stream)
     try:
         yield captured
     finally:
         _log.reset()
         telemetry.reset_cold_start()
+        telemetry.configure_memory_warning()
 
 
 @pytest.fixture

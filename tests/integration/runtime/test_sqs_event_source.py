@@ -48,8 +48,11 @@ def test_partial_batch_failures_come_back_after_the_visibility_timeout_then_go_t
     esm = SqsEventSource(fn, queue, batch_size=10)
     starts: list[float] = []
     stats = esm.run_until_empty(timeout=60, before_invoke=lambda n: starts.append(time.monotonic()))
-    assert [len(r.payload["batchItemFailures"]) for r in stats.results] == [2, 2]
-    assert stats.invocations == 2 and stats.deleted == 4 and stats.reported_failed == 4
+    failures = [len(r.payload["batchItemFailures"]) for r in stats.results]
+    # the two failed messages come back after the visibility timeout; a receive may return them in one
+    # batch or one each (SQS returns fewer messages than are visible when it likes, so may the queue here)
+    assert failures[0] == 2 and sum(failures) == 4 and len(failures) in (2, 3), failures
+    assert stats.invocations == len(failures) and stats.deleted == 4 and stats.reported_failed == 4
     first = stats.results[0].report.duration_ms / 1000
     assert starts[1] - starts[0] - first >= 0.9, (
         "the failed messages were invisible for the visibility timeout"
