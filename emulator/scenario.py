@@ -324,3 +324,181 @@ def incident(out_dir: str | Path | None = None, **kwargs: Any) -> Iterator[Scena
             yield result
         finally:
             olog.reset()
+
+
+# --- scripted incidents: the worker under awslambdaric, killed in the ways Lambda kills it ------
+
+#: The deployed worker's handler (what terraform's ingestion_pipeline module configures).
+WORKER_HANDLER = "pipelines.ingest.worker.handler"
+
+
+@dataclass
+class IncidentRun:
+    """One incident: every message sent, what became of each, and the function's whole log."""
+
+    name: str
+    sent: dict[str, str]  # message id -> its correlation id, for every message sent
+    processed: list[str]  # message ids the function finished (the event source mapping deleted them)
+    dead: list[dict[str, Any]]  # the DLQ's messages afterwards (peeked, not deleted)
+    stats: Any  # emulator.sqs_event_source.EsmStats
+    events: list[Any]  # the function's log events (emulator.lambda_function.LogEvent), in order
+    deliveries: list[list[str]]  # the message ids each invocation was given, in order
+    dlq_url: str
+    bucket: str
+
+    @property
+    def lines(self) -> list[str]:
+        """The function's log as CloudWatch Logs holds it: platform lines, runtime records, observe's."""
+        return [e.message for e in self.events]
+
+    @property
+    def dead_ids(self) -> list[str]:
+        return [m["MessageId"] for m in self.dead]
+
+    def lost(self) -> set[str]:
+        """Messages neither finished nor dead-lettered (empty when nothing was lost)."""
+        return set(self.sent) - set(self.processed) - set(self.dead_ids)
+
+
+class _Recording:
+    """The function as the event source mapping sees it, noting which message ids each call got."""
+
+    def __init__(self, function: Any) -> None:
+        self.function = function
+        self.calls: list[tuple[list[str], Any]] = []
+
+    def invoke(self, event: Any) -> Any:
+        result = self.function.invoke(event)
+        self.calls.append(([r["messageId"] for r in event["Records"]], result))
+        return result
+
+    def finished(self) -> list[str]:
+        """Message ids of successful invocations that their response did not name as failed."""
+        from emulator.sqs_event_source import failed_item_ids
+
+        done: list[str] = []
+        for ids, result in self.calls:
+            failed = failed_item_ids(result.response, set(ids)) if result.ok else None
+            if failed is not None:
+                done.extend(i for i in ids if i not in failed)
+        return done
+
+
+def worker_incident(
+    name: str,
+    source: Any,
+    pages: list[list[dict[str, Any]]],
+    *,
+    faults: tuple[Any, ...] = (),
+    handler: str = WORKER_HANDLER,
+    timeout: float = 10.0,
+    memory_mb: int = 1024,
+    env: dict[str, str] | None = None,
+    log_format: str = "Text",
+    environment: str = "dev",
+    run_timeout: float = 60.0,
+) -> IncidentRun:
+    """Run the worker on ``pages`` until its queue is empty; the incident is in ``faults``/``env``.
+
+    Each incident has its own partition of the local source API ``source`` (``name``: its pages
+    and its ``faults``, whose ``partition`` is set here), its own table, bucket and queue with a
+    DLQ (``maxReceiveCount`` 2, visibility timeout 1 s) on the moto server ``AWS_ENDPOINT_URL``
+    points at, and one task message per page (correlation id ``<name>-<page>-<suffix>``), all
+    visible at once so they share a batch. The worker runs under ``awslambdaric`` with
+    ``timeout`` and ``memory_mb``, fed by the SQS event source mapping loop.
+    """
+    from dataclasses import replace
+
+    import boto3
+
+    from emulator.lambda_function import FunctionConfig, LambdaFunction
+    from emulator.source_api import DEMO_SUITE
+    from emulator.sqs_event_source import SqsEventSource
+    from pipelines.ingest.local import create_resources, read_queue
+
+    suffix = uuid.uuid4().hex[:8]
+    res = create_resources(
+        table=f"{name}-state-{suffix}",
+        bucket=f"{name}-backup-{suffix}",
+        queue=f"{name}-tasks-{suffix}",
+        max_receive_count=2,
+        visibility_timeout=1,
+    )
+    source.set_pages(pages, partition=name)
+    source.script(*(replace(f, partition=name) for f in faults))
+    settings = {
+        "SERVICE_NAME": WORKER,
+        "ENVIRONMENT": environment,
+        "LOG_LEVEL": "INFO",
+        "SOURCE_URL": source.url,
+        "TABLE_NAME": res.table,
+        "BACKUP_BUCKET": res.bucket,
+        "QUEUE_URL": res.queue_url,
+        "HTTP_TIMEOUT": "10",  # longer than the function's timeout: the deadline is what stops a slow page
+        "FETCH_RETRIES": "1",
+        "SUITE_PATH": str(DEMO_SUITE),
+        **(env or {}),
+    }
+    sqs = boto3.client("sqs")
+    sent: dict[str, str] = {}
+    for page in range(1, len(pages) + 1):
+        cid = f"{name}-{page}-{suffix}"
+        task = {
+            "task_id": f"source/{name}/{page}-{page}/{suffix}",
+            "adapter": "paginated-json",
+            "source": "source",
+            "partition": name,
+            "start_page": page,
+            "end_page": page,
+            "follow": False,
+            "window": {"start": "", "end": suffix},
+            "trigger": "incident",
+        }
+        attrs = {
+            key: {"DataType": "String", "StringValue": value}
+            for key, value in (("correlation_id", cid), ("task_id", task["task_id"]))
+        }
+        mid = sqs.send_message(
+            QueueUrl=res.queue_url, MessageBody=json.dumps({"task": task}), MessageAttributes=attrs
+        )["MessageId"]
+        sent[mid] = cid
+    config = FunctionConfig(
+        WORKER, handler, timeout=timeout, memory_mb=memory_mb, env=settings, log_format=log_format
+    )
+    with LambdaFunction(config) as fn:
+        recording = _Recording(fn)
+        stats = SqsEventSource(recording, res.queue_url, batch_size=10).run_until_empty(timeout=run_timeout)
+    return IncidentRun(
+        name=name,
+        sent=sent,
+        processed=recording.finished(),
+        dead=read_queue(res.dlq_url),
+        stats=stats,
+        events=list(fn.events),
+        deliveries=[ids for ids, _ in recording.calls],
+        dlq_url=res.dlq_url,
+        bucket=res.bucket,
+    )
+
+
+def incident_pages(seed: int = 11, records: int = 20) -> list[list[dict[str, Any]]]:
+    """Two small pages of valid records (keys unique to the seed)."""
+    from emulator.source_api import valid_record
+
+    rng = random.Random(seed)
+    return [[valid_record(rng, f"inc-{seed}-{p}-{i:03d}", 1) for i in range(records)] for p in (1, 2)]
+
+
+def timeout_incident(source: Any, *, timeout: float = 2.0, **kwargs: Any) -> IncidentRun:
+    """The worker times out mid-batch: page 2 of its batch answers only after the deadline
+    (every time), page 1 is served at once. Both messages time out twice and end in the DLQ."""
+    from emulator.source_api import Fault
+
+    return worker_incident(
+        "timeout",
+        source,
+        incident_pages(),
+        faults=(Fault("slow", page=2, times=1000, delay=timeout + 3),),
+        timeout=timeout,
+        **kwargs,
+    )
