@@ -1,4 +1,5 @@
-"""`make demo`: every demo in turn (the observe core, the ingest pipeline, its triage, the login chain).
+"""`make demo`: every demo in turn (the observe core, the ingest pipeline, its triage, a timeout
+incident and its triage, the login chain).
 
 Each runs in a process of its own, as each Lambda would: cold starts and memory figures are then
 those of that function alone, not of everything the demos before it loaded.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-DEMOS = ["demo.observe_core", "demo.ingest", "demo.triage", "demo.auth"]
+DEMOS = ["demo.observe_core", "demo.ingest", "demo.triage", "demo.incident", "demo.auth"]
 
 
 def main() -> None:

@@ -489,7 +489,7 @@ def incident_pages(seed: int = 11, records: int = 20) -> list[list[dict[str, Any
     return [[valid_record(rng, f"inc-{seed}-{p}-{i:03d}", 1) for i in range(records)] for p in (1, 2)]
 
 
-def timeout_incident(source: Any, *, timeout: float = 2.0, **kwargs: Any) -> IncidentRun:
+def timeout_incident(source: Any, *, timeout: float = 3.0, **kwargs: Any) -> IncidentRun:
     """The worker times out mid-batch: page 2 of its batch answers only after the deadline
     (every time), page 1 is served at once. Both messages time out twice and end in the DLQ."""
     from emulator.source_api import Fault

@@ -28,6 +28,12 @@ def test_the_demo_runs_the_pipelines_and_the_triage() -> None:
     assert re.search(r"ALARM\s+ingest-worker-RecordsQuarantined-dev", out)
     assert "Failing records:" in out and "quarantine/source/" in out
     assert (ROOT / "out" / "demo" / "report.html").stat().st_size > 10_000
+    # the timeout incident: the watchdog's warning before the platform's kill, nothing lost
+    incident = out[out.index("Incident: the ingest worker times out mid-batch") :]
+    assert incident.index("invocation about to time out") < incident.index(
+        "Task timed out after 3.00 seconds"
+    )
+    assert "sent 2, finished 0, in the DLQ 2, lost 0; deliveries: 2 (timeout, timeout)" in incident
     assert "login complete" in out and "state_replayed" in out
     assert "Traceback" not in out and "Traceback" not in proc.stderr
     assert "S1234567D" not in out and "Bearer " not in out

@@ -42,7 +42,7 @@ def incident_source(runtime_moto: str) -> Iterator[SourceAPI]:
 
 @pytest.fixture(scope="module")
 def timed_out(incident_source: SourceAPI) -> IncidentRun:
-    return timeout_incident(incident_source, timeout=2.0)
+    return timeout_incident(incident_source, timeout=3.0)
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +132,7 @@ def test_a_timeout_mid_batch_is_warned_about_counted_redelivered_and_dead_letter
     slow = page_task(run, 2)
     for result in run.stats.results:
         lines = of_request(run, result.request_id)
-        killed = next(i for i, ln in enumerate(lines) if ln.endswith("Task timed out after 2.00 seconds"))
+        killed = next(i for i, ln in enumerate(lines) if ln.endswith("Task timed out after 3.00 seconds"))
         assert lines[killed].split()[1] == result.request_id
         assert report_tail(lines)[2] == "Status: timeout\t"
         assert lines[killed + 1 :][:2] == [f"END RequestId: {result.request_id}", lines[-1]]
