@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import errno
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -33,6 +34,9 @@ MASK = "[REDACTED]"
 MAX_FIELD_CHARS = 32 * 1024
 #: Characters a structured value may render to before the rest of it is cut (the event bound).
 MAX_VALUE_CHARS = 200 * 1024
+#: Characters of text fields one event may scan in all (four times the event limit); past it a text
+#: field is cut before it is scanned.
+MAX_EVENT_TEXT_CHARS = 1024 * 1024
 MAX_DEPTH = 24
 ENV_VAR = "OBSERVE_REDACT_ERRORS"
 
@@ -43,14 +47,23 @@ _NOT, _SECRET, _CODE, _KEYMAT, _STRICT = 0, 1, 2, 3, 4
 #: Words that make a key sensitive wherever they stand in it (``db_password``, ``x_auth_token``).
 SECRET_WORDS: frozenset[str] = frozenset(
     {
-        "password", "passwd", "pwd", "pass", "pw", "passphrase", "passcode", "secret", "secrets", "token",
-        "tokens", "authorisation",
+        "password", "passwd", "pwd", "passphrase", "passcode", "secret", "secrets", "token",
+        "tokens", "authorisation", "plaintext",
         "cookie", "cookies", "authorization", "auth", "credential", "credentials", "creds", "nric",
         "uinfin", "apikey", "privatekey", "assertion", "verifier", "signature", "sig", "otp", "totp",
         "hotp", "pin", "dpop", "jwt", "jwe", "jws", "bearer", "session", "sessionid", "csrf", "xsrf",
         "csrftoken", "xsrftoken", "cek", "jwk", "saml", "ssn",
     }
 )  # fmt: skip
+#: Words that make a key sensitive only as its last word (``db_pass``, ``user_pw``; not ``pass_rate``).
+_LAST_WORDS = frozenset({"pass", "pw"})
+#: ``<word>_tokens`` that counts tokens of a model or a rate limiter (``max_tokens``, ``input_tokens``).
+_TOKEN_COUNT_WORDS = frozenset(
+    {"max", "min", "input", "output", "total", "prompt", "completion", "num", "remaining", "used",
+     "cached", "context", "reasoning", "bucket"}
+)  # fmt: skip
+#: Tokens that are idempotency or request ids, not credentials (``ClientRequestToken``).
+_ID_TOKENS = frozenset({"client_request_token", "idempotency_token", "client_token", "request_id_token"})
 #: Words after which a number is never readable, however short (a 3-digit card code).
 _STRICT_WORDS = frozenset({"cvv", "cvc", "csc", "cvv2"})
 #: Whole keys that are sensitive though their last word is one that is usually not (``session_id``).
@@ -61,7 +74,8 @@ _ALWAYS = frozenset(
 _COMPACT = (
     "password", "passwd", "passphrase", "secret", "credential", "authorization", "cookie", "apikey",
     "privatekey", "accesskey", "secretkey", "signingkey", "encryptionkey", "masterkey", "verifier",
-    "assertion", "signature", "nric", "uinfin", "sessionid", "passcode",
+    "assertion", "signature", "nric", "uinfin", "sessionid", "passcode", "dpop", "plaintext",
+    "ssecustomerkey", "encryptioncustomerkey", "securityanswer", "cardnumber", "creditcard",
 )  # fmt: skip
 #: ``<qualifier>_key`` is a secret key (``private_key``, ``x_api_key``); a bare ``key`` (S3) is not.
 _KEY_QUALIFIERS = frozenset(
@@ -95,7 +109,7 @@ EXEMPT_LAST_WORDS: frozenset[str] = frozenset(
         "issuer", "audience", "thumbprint", "fingerprint", "checksum", "prefix", "suffix", "state",
         "rejected", "invalid", "missing", "failed", "failure", "mismatch", "revoked", "denied",
         "refused", "unavailable", "malformed", "unknown", "replayed", "reused", "verified", "issued",
-        "refreshed", "received", "sent", "ok",
+        "refreshed", "received", "sent", "ok", "url", "urls", "uri", "uris", "identifier", "identifiers",
     }
 )  # fmt: skip
 #: ``<word>_token`` that pages through results (``next_token``, ``NextContinuationToken``).
@@ -127,7 +141,7 @@ def normalise_key(key: str) -> str:
 #: Every sensitive key contains one of these (lower-cased): a name without any is decided at once.
 _HINT = re.compile(
     "pass|pw|secret|token|cookie|auth|cred|nric|uinfin|key|assert|verif|sig|otp|pin|dpop|jw|bearer|sess"
-    "|sid|csrf|xsrf|cek|saml|ssn|code|cvv|cvc|csc|fin"
+    "|sid|csrf|xsrf|cek|saml|ssn|code|cvv|cvc|csc|fin|plaintext|card|answer"
 )
 
 
@@ -150,7 +164,9 @@ def _kind_of(key: str) -> int:
         last = words[-1]
         if last in EXEMPT_LAST_WORDS:
             return _NOT
-        if last in ("token", "tokens") and words[-2] in PAGINATION_WORDS:
+        if last in ("token", "tokens") and (
+            words[-2] in PAGINATION_WORDS or words[-2] in _TOKEN_COUNT_WORDS or norm in _ID_TOKENS
+        ):
             return _NOT
     if not _STRICT_WORDS.isdisjoint(words):
         return _STRICT
@@ -160,7 +176,7 @@ def _kind_of(key: str) -> int:
             return _SECRET
         if norm == "code" or (i > 0 and words[i - 1] in _CODE_QUALIFIERS):
             return _CODE
-    if not SECRET_WORDS.isdisjoint(words):
+    if not SECRET_WORDS.isdisjoint(words) or words[-1] in _LAST_WORDS:
         return _SECRET
     for i, w in enumerate(words):
         if w in ("key", "keys") and i > 0 and words[i - 1] in _KEY_QUALIFIERS:
@@ -190,7 +206,7 @@ def is_sensitive_key(key: str) -> bool:
 
 # --- values that cannot be secrets ------------------------------------------------------------------
 
-_PLACEHOLDERS = frozenset({"true", "false", "null", "none", "nil", "undefined", "n/a", "-", ""})
+_PLACEHOLDERS = frozenset({"true", "false", "null", "none", "nil", "undefined", "n/a", "-", "", "{}", "[]"})
 _B64URL_RUN = re.compile(r"[A-Za-z0-9_-]{16,}={0,2}")
 #: Under a ``code`` key, error codes stay readable: AWS/botocore-style names and OAuth/OIDC error codes.
 _ERROR_CODE = re.compile(
@@ -210,17 +226,31 @@ OAUTH_ERROR_CODES: frozenset[str] = frozenset(
 )  # fmt: skip
 
 
+#: Upper-case error codes: ``NOT_FOUND``, ``RESOURCE_EXHAUSTED`` (gRPC), ``ERR_TLS_CERT_ALTNAME_INVALID``.
+_UPPER_CODE = re.compile(r"[A-Z]{2,24}(?:_[A-Z]{2,24}){1,8}")
+#: errno names (``ECONNRESET``, ``ETIMEDOUT``): the ``code`` of a socket or Node.js error.
+_ERRNO_NAMES = frozenset(errno.errorcode.values())
+
+
+_MARKERS_ONLY = re.compile(r"(?:\[(?:REDACTED|TRUNCATED)[^\[\]]{0,64}\][ ,;]?)++")
+
+
 def _words_value(v: str) -> bool:
-    """``ThrottlingException``, ``invalid_grant``: an error code, not an authorization code."""
-    return v in OAUTH_ERROR_CODES or (len(v) <= 64 and _ERROR_CODE.fullmatch(v) is not None)
+    """``ThrottlingException``, ``invalid_grant``, ``NOT_FOUND``, ``ECONNRESET``: an error code, not an
+    authorization code (a random code has digits or lower-case letters, and no underscores)."""
+    return (
+        v in OAUTH_ERROR_CODES
+        or v in _ERRNO_NAMES
+        or (len(v) <= 64 and (_ERROR_CODE.fullmatch(v) is not None or _UPPER_CODE.fullmatch(v) is not None))
+    )
 
 
 def _readable_text(v: str, kind: int) -> bool:
     if not v:
         return True
     c = v[0]
-    if c == "[":
-        return v.startswith(("[REDACTED", "[TRUNCATED"))
+    if c == "[":  # markers only: a marker with more after it is what a net left of a secret
+        return _MARKERS_ONLY.fullmatch(v) is not None
     n = len(v)
     if n <= 9 and v.lower() in _PLACEHOLDERS:
         return True
@@ -275,11 +305,20 @@ def _bound(notchars: str, width: int) -> str:
 
 _NRIC = re.compile(r"[STFGMstfgm]\d{7}[A-Za-z](?![A-Za-z0-9])" + _bound("A-Za-z0-9", 9), re.A)
 _E164 = re.compile(
-    r"(?:\+" + _bound(r"\w+", 1) + r"|%2[Bb]" + _bound(r"\w+", 3) + r")[1-9](?:(?:[ -]|%20)?\d){6,14}(?!\w)",
+    r"(?:\+"
+    + _bound(r"\w+", 1)
+    + r"|%2[Bb]"
+    + _bound(r"\w+", 3)
+    + r"|%252[Bb]"
+    + _bound(r"\w+", 5)
+    + r")[1-9]"
+    r"(?:(?:[ -]|%20|\+|%2[Bb]|%2520)?(?:\(|%28|%2528)?\d(?:\)|%29|%2529)?){6,14}(?!\w)",
     re.A,
 )
 _SG_PHONE = re.compile(
-    r"[689]\d{3}(?=(?:[ -]|%20)?\d{4}(?![\w-])(?![.,]\d))" + _bound(r"\w+./-", 4) + r"(?:[ -]|%20)?\d{4}",
+    r"[689]\d{3}(?=(?:[ -]|%20|\+|%2[Bb])?\d{4}(?![\w-])(?![.,]\d))"
+    + _bound(r"\w+./-", 4)
+    + r"(?:[ -]|%20|\+|%2[Bb])?\d{4}",
     re.A,
 )
 _JWT = re.compile(r"eyJ" + _bound(r"A-Za-z0-9_-", 3) + r"[A-Za-z0-9_-]*+(?:\.[A-Za-z0-9_-]*+){1,4}+")
@@ -294,7 +333,7 @@ _DER = re.compile(
     + r"(?:II[A-Za-z0-9+/]{3}IBA(?:DA|AK)|IG[A-Za-z0-9+/]AgEA|C[A-Za-z0-9+/]CAQAw|H[A-Za-z0-9+/]CAQEE)"
     + r"[A-Za-z0-9+/=]*+"
 )  # fmt: skip
-_AWS_KEY = re.compile(r"(?:AKIA|ASIA)(?<![A-Z0-9]....)[A-Z0-9]{16}(?![A-Z0-9])")
+_AWS_KEY = re.compile(r"(?:AKIA|ASIA)" + _bound("A-Z0-9", 4) + r"[A-Z0-9]{16}(?![A-Z0-9])")
 _KNOWN_TOKEN = re.compile(
     r"(?:gh[pousr]_" + _bound("A-Za-z0-9", 4) + r"[A-Za-z0-9]{30,255}"
     r"|github_pat_" + _bound("A-Za-z0-9", 11) + r"[A-Za-z0-9_]{30,255}"
@@ -311,30 +350,50 @@ _KNOWN_TOKEN = re.compile(
 # An AWS secret access key has no prefix: 40 base64 characters standing alone, with upper and lower
 # case letters and digits (a SHA-1 is lower-case hex; longer runs such as receipt handles are not it).
 _AWS_SECRET = re.compile(
-    r"[A-Za-z0-9/+](?<![A-Za-z0-9/+=_-].)(?<![A-Za-z0-9/+=]\n.)(?<![A-Za-z0-9/+=]\\n.)"
-    r"[A-Za-z0-9/+]{39}(?![A-Za-z0-9/+=_-])"
+    r"[A-Za-z0-9/+](?<![A-Za-z0-9/+_-].)(?<!==.)(?<![A-Za-z0-9/+=]\n.)[A-Za-z0-9/+]{39}(?![A-Za-z0-9/+=_-])"
 )  # not a line of a base64 block (a certificate's last line can be 40 characters)
+# The same right after an escape (``'\\nwJalr...'`` in a repr, ``%0A`` in a URL); not after a base64
+# character (a line of a base64 block in JSON text). A separate pattern, run only when the text
+# has a backslash or a percent sign: the common text pays one look-behind per letter, not five.
+_AWS_SECRET_ESC = re.compile(
+    r"(?<![A-Za-z0-9/+=])(\\(?:[ntrfvab0]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4})|%[0-9A-Fa-f]{2})"
+    r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=_-])"
+)
+# An AWS session token (STS, the Lambda environment's AWS_SESSION_TOKEN) has no prefix either, but its
+# base64 says "origin" (``IQoJb3JpZ2lu...``) or "er/aws" (``FwoGZXIvYXdz...``) from its 5th character.
+_AWS_SESSION = re.compile(
+    r"[A-Za-z0-9+/]"
+    + _bound("A-Za-z0-9+/", 1)
+    + r"[A-Za-z0-9+/]{3}(?:b3JpZ2lu|ZXIvYXdz)[A-Za-z0-9+/=%_-]{16,}+"
+)
 # ``<password>value</password>`` (XML and SOAP bodies, ``<wsse:Password Type="...">``).
 _XML = re.compile(r"<([A-Za-z_][\w.:-]{0,63})(?:\s[^<>]{0,512})?>([^<]{1,8192}+)</\1\s*>", re.A)
 # ``--client-secret value`` on a command line: the name, a space, the value.
 _FLAG = re.compile(r"--([A-Za-z][A-Za-z0-9_-]{0,63})[ \t]++([^\s\"']{1,4096})", re.A)
 _SG_PREFIXED = re.compile(
-    r"65" + _bound(r"\w+./-", 2) + r"[ -]?[689]\d{3}[ -]?\d{4}(?![\w-])(?![.,]\d)", re.A
+    r"65"
+    + _bound(r"\w+./-", 2)
+    + r"(?:[ -]|%20|\+|%2[Bb])?[689]\d{3}(?:[ -]|%20|\+|%2[Bb])?\d{4}(?![\w-])(?![.,]\d)",
+    re.A,
 )
 _SCHEME = re.compile(
     r"[BbDd](?:(?<=[Bb])(?i:earer)" + _bound("A-Za-z0-9_", 6)
     + r"|(?<=[Bb])(?i:asic)" + _bound("A-Za-z0-9_", 5)
-    + r"|(?<=[Dd])(?i:pop)" + _bound("A-Za-z0-9_", 4) + r")[ \t]{1,8}+([A-Za-z0-9._~+/-]{1,8192}+=*+)"
-    + r"(?![A-Za-z0-9._~+/=-])",
+    + r"|(?<=[Dd])(?i:pop)" + _bound("A-Za-z0-9_", 4) + r")"
+    + r"(?:[ \t]{1,8}+([A-Za-z0-9._~+/-]{1,8192}+=*+)(?![A-Za-z0-9._~+/=-])"
+    + r"|(?:\+|%20|%2[Bb]|%2520)([A-Za-z0-9._~/%-]{1,8192}+)(?![A-Za-z0-9._~/%-]))",
     re.A,
 )  # fmt: skip
 _DSN = re.compile(r"://([^\s/?#@:\"'<>]{0,128}):([^\s/?#\"'<>]{1,256})@")
 _AT_DOMAIN = re.compile(
-    r"(?:@|%40)((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-]))", re.A
+    r"(?:@|%40|%2540|\\u0040|&#64;|&#[xX]40;)"
+    r"((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-]))",
+    re.A,
 )
 _LOCAL_REV = re.compile(r"[A-Za-z0-9._%+'-]{1,128}", re.A)  # matched on the reversed text
 _DENSITY = re.compile(r"\d+(?:\.\d+)?x\.", re.A)  # logo@2x.png
 _SCP_PATH = re.compile(r":[\w~.-]{0,200}/", re.A)  # git@github.com:org/repo.git
+_PERSONAL_LOCAL = re.compile(r"[.+%]")
 _FILE_TLDS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp", "avif", "css", "js", "map"})
 _DIGITS4 = re.compile(r"[0-9][0-9]{3}")
 
@@ -351,6 +410,7 @@ MARKERS: dict[str, str] = {
         "aws_secret",
         "token",
         "phone",
+        "aws_session",
     )
 }
 
@@ -383,20 +443,29 @@ def _credential_like(tok: str, before: str) -> bool:
     return before.rsplit(None, 1)[-1].lower() not in _DETERMINERS if before.strip() else True
 
 
+_AUTH_PARAM = re.compile(r"[a-z][a-z_-]{0,31}=")
+
+
 def _scheme_sub(m: re.Match[str]) -> str:
-    tok = m.group(1)
-    if tok.endswith("=") and m.string[m.end() : m.end() + 1] in ('"', "'"):
-        return m.group(0)  # an auth-param such as realm="x", not a token68
+    tok = m.group(1) or m.group(2)
+    if m.string[m.end() : m.end() + 1] in ('"', "'") and _AUTH_PARAM.fullmatch(tok):
+        return m.group(0)  # an auth-param such as realm="x", not a token68 (base64 ends in = too)
     if not _credential_like(tok, m.string[max(0, m.start() - 16) : m.start()]):
         return m.group(0)
     return MARKERS["bearer"]
 
 
+def _mixed(v: str) -> bool:
+    return any(c.isupper() for c in v) and any(c.islower() for c in v) and any(c.isdigit() for c in v)
+
+
 def _aws_secret_sub(m: re.Match[str]) -> str:
     v = m.group(0)
-    if any(c.isupper() for c in v) and any(c.islower() for c in v) and any(c.isdigit() for c in v):
-        return MARKERS["aws_secret"]
-    return v
+    return MARKERS["aws_secret"] if _mixed(v) else v
+
+
+def _aws_secret_esc_sub(m: re.Match[str]) -> str:
+    return m.group(1) + MARKERS["aws_secret"] if _mixed(m.group(2)) else m.group(0)
 
 
 def _xml_sub(m: re.Match[str]) -> str:
@@ -445,8 +514,8 @@ def _emails(s: str) -> str:
         if tld in _FILE_TLDS or _DENSITY.match(s, b):
             continue
         if s[a] == "@":
-            if s[start - 2 : start] == "//":  # URL userinfo (ssh://git@host), not an address
-                continue
+            if s[start - 2 : start] == "//" and not _PERSONAL_LOCAL.search(s, start, a):
+                continue  # URL userinfo (ssh://git@host), not an address; ssh://jane.tan@host is one
             if _SCP_PATH.match(s, dom.end()) and "." not in s[start:a]:  # git@github.com:org/repo
                 continue
         spans.append((start, dom.end()))
@@ -465,13 +534,23 @@ def _emails(s: str) -> str:
 
 # --- the name-in-text net ---------------------------------------------------------------------------
 # Found from the separator backwards, on the reversed text: the search skips quickly to ``=``, ``:``,
-# ``,`` or ``%3D``, and a long run of name characters with no separator costs nothing.
-_PAIR_REV = re.compile(r"(=|:(?<!//:)|D3%|d3%|,)[ \t]*+([\"'\\\]]*+)([A-Za-z0-9_.\-]{1,128})([\\%:]?)", re.A)
+# ``,`` or ``%3D``, and a long run of name characters with no separator costs nothing. Every search
+# forward from a value (the end of its run, of its line, its closing quote) is remembered for the
+# rest of the text, and a long value is judged readable from its head alone: values that overlap
+# (``secret=arn:secret=arn:...``, each one readable) cost their length once, not once per name.
+_PAIR_REV = re.compile(
+    r"(=|:(?<!//:)|D3%|d3%|D352%|d352%|,)[ \t]*+([\"'\\\]]*+)([A-Za-z0-9_.\-]{1,128})([\\%:]?)", re.A
+)
 _WS = re.compile(r"[ \t]*")
 _TOKEN_END = re.compile(r"[\s&;,\"'<>()\[\]{}|\\]")
 _LINE_END = re.compile(r"[\r\n\"']|\\[rn]")
-_ESC_QUOTE = re.compile(r"\\{1,3}[\"']")
 _BRACKETS = re.compile(r'["{}\[\]\\]')
+_HEAD = re.compile(r"[ \t]*+(\r?\n[ \t]*+)?")
+_QUOTE_HEAD = re.compile(r"[bu]?(\\{0,3}[\"'])")
+_RUN = re.compile(r"[^\s&;,\"'\\]*+")  # the characters of an unquoted value
+_PLAIN_NOT_FIRST = frozenset("&;,\"'\\=>{[")  # an unquoted value after = does not open with these
+_STARS = re.compile(r"\*++")
+_MARKER_HEADS = ("[REDACTED", "[TRUNCATED")
 _SCHEMES = frozenset(
     {"bearer", "basic", "dpop", "digest", "negotiate", "ntlm", "token", "key", "sharedkey", "hmac",
      "mac", "apikey", "oauth", "sharedaccesssignature"}
@@ -489,14 +568,60 @@ def _name_kind(raw_rev: str, lead: str, sep: str) -> int:
         return _NOT  # a part of an ARN, URN or address (arn:aws:secretsmanager:...:secret:name)
     if lead == "\\" and name[:1] in "ntrfvab0":
         name = name[1:]
-    elif lead == "%" and len(name) > 2:
-        name = name[2:]
+    elif lead == "%" and len(name) > 2:  # %3Fcode%3D, and %253Fcode%253D encoded twice
+        name = name[4:] if name[:2] == "25" and len(name) > 4 else name[2:]
     name = name.lstrip("0123456789.-")
     if not name or name == "REDACTED":
         return _NOT
     if not _user_keys and len(name) > 2 and _HINT.search(name.lower()) is None:
         return _NOT  # most names in text (and values before a comma): decided without the key cache
     return _kind(name)
+
+
+def _in_pair(s: str, i: int) -> bool:
+    """Whether the quoted name starting at ``i`` opens a pair in a list (``('name', ...)``,
+    ``[b'name', ...``, ``[\\"name\\", ...``), not a value in JSON text (``"use":"sig","alg"``)."""
+    k = i - 1
+    if k < 0 or s[k] not in "\"'":
+        return False
+    k -= 1
+    while k >= 0 and s[k] == "\\":
+        k -= 1
+    if k >= 0 and s[k] == "b":
+        k -= 1
+    while k >= 0 and s[k] in " \t":
+        k -= 1
+    return k >= 0 and s[k] in "(["
+
+
+class _Text:
+    """One text under the name net, with its forward searches remembered (see above)."""
+
+    __slots__ = ("found", "n", "run", "s")
+
+    def __init__(self, s: str) -> None:
+        self.s = s
+        self.n = len(s)
+        self.run = (-1, -1)  # (searched from, end) of the last run of value characters
+        self.found: dict[Any, tuple[int, int]] = {}  # what was searched -> (searched from, found at)
+
+    def run_end(self, i: int) -> int:
+        """Where the run of value characters from ``i`` ends (the same for every start inside it)."""
+        a, b = self.run
+        if a <= i <= b:
+            return b
+        e = _RUN.match(self.s, i).end()  # type: ignore[union-attr]  # a possessive * always matches
+        self.run = (i, e)
+        return e
+
+    def first(self, what: Any, i: int, find: Any) -> int:
+        """``find(i)``, the first occurrence of ``what`` at or after ``i``, remembered."""
+        hit = self.found.get(what)
+        if hit is not None and hit[0] <= i <= hit[1]:
+            return hit[1]
+        k = find(i)
+        self.found[what] = (i, k)
+        return k
 
 
 def _close_quote(s: str, start: int, q: str) -> int:
@@ -509,6 +634,35 @@ def _close_quote(s: str, start: int, q: str) -> int:
             break
         k = s.find(q, k + 1)
     return len(s) if k < 0 else k
+
+
+def _search_start(rx: re.Pattern[str], s: str, i: int) -> int:
+    m = rx.search(s, i)
+    return len(s) if m is None else m.start()
+
+
+def _auth_line_end(s: str, j: int) -> int:
+    """The end of an ``Authorization: Digest ...`` (or OAuth, AWS4) line from ``j``: the line's end or
+    the quote that closes the text around it, skipping the quoted parameters (``response="..."``)."""
+    n = len(s)
+    k = j
+    for _ in range(64):
+        m = _LINE_END.search(s, k)
+        if m is None:
+            return n
+        e = m.start()
+        if s[e] not in "\"'":
+            return e
+        p = e
+        while p > k and s[p - 1] == "\\":
+            p -= 1
+        if p <= j or s[p - 1] != "=":
+            return p  # the quote that ends the text holding the header
+        close = s.find(s[p : e + 1], e + 1)  # the parameter's closing quote, escaped the same way
+        if close < 0:
+            return n
+        k = close + e + 1 - p
+    return _search_start(_LINE_END, s, k)
 
 
 def _balanced_end(s: str, j: int) -> int:
@@ -536,21 +690,16 @@ def _balanced_end(s: str, j: int) -> int:
     return len(s)
 
 
-_VALUE = re.compile(
-    r"[ \t]*+(?:(?P<nl>\r?\n[ \t]*+)?)"
-    r"(?:(?P<q>[bu]?\\{0,3}[\"'])|(?P<open>[{\[])|(?P<tok>[^\s&;,\"'\\]*+))"
-)
 _CLOSERS = {")": "(", "]": "[", "}": "{", ">": "<"}
-# An unquoted value straight after ``=`` that is not a scheme word followed by a credential.
-_PLAIN_VALUE = re.compile(r"[^\s&;,\"'\\=>{\[][^\s&;,\"'\\]*+(?![ \t])")
 
 
 def _trim_closers(s: str, j: int, end: int) -> int:
     """``end`` moved before closing brackets the value did not open: ``404`` of ``{"code":404}`` or
-    ``Row(code=404)``, while a password such as ``ab(c)d`` keeps its brackets."""
+    ``Row(code=404)``, while a password such as ``ab(c)d`` keeps its brackets (brackets are counted
+    over the value's last 256 characters)."""
     if end <= j or s[end - 1] not in _CLOSERS:
         return end
-    value = s[j:end]
+    value = s[max(j, end - 256) : end]
     tail = len(value) - len(value.rstrip(")]}>"))
     if tail > 16:  # a run of closers is no part of a secret: leave it out at once
         return end - tail
@@ -561,46 +710,66 @@ def _trim_closers(s: str, j: int, end: int) -> int:
     return end
 
 
-def _value_span(s: str, i: int, sep: str, name_rev: str) -> tuple[int, int]:
+_LONG_VALUE = 72  # longer than any value readable for what it is (an error code, a placeholder)
+
+
+def _readable_span(s: str, a: int, b: int, kind: int) -> bool:
+    """:func:`_readable_text` of ``s[a:b]``, judged from its head when it is long (no copy)."""
+    if b - a <= _LONG_VALUE:
+        return _readable_text(s[a:b], kind)
+    c = s[a]
+    if c == "[":
+        return _MARKERS_ONLY.fullmatch(s, a, b) is not None
+    if c == "a":
+        return s.startswith("arn:", a)
+    if c == "*":
+        return _STARS.fullmatch(s, a, b) is not None
+    if kind == _KEYMAT:
+        return _B64URL_RUN.fullmatch(s, a, b) is None
+    return False
+
+
+def _value_span(t: _Text, i: int, sep: str, name_rev: str) -> tuple[int, int]:
     """Where the value after a separator ending at ``i`` starts and ends (empty: no value)."""
-    n = len(s)
+    s, n = t.s, t.n
     if i < n and sep == "=":
         c = s[i]
         if c == "=":
             return i, i  # a comparison (``a == b``), not a pair
         if c == ">":
             i += 1
-    m = _VALUE.match(s, i)
-    if m is None:
+    m = _HEAD.match(s, i)
+    if m is None or (m.group(1) is not None and sep != ":"):
         return i, i
-    nl, q, _opening, tok = m.groups()
-    if nl is not None and sep != ":":
-        return i, i
-    if tok is not None:
-        j = m.start("tok")
-        end = _trim_closers(s, j, m.end())
-        if sep == ":" and name_rev.lower() in _LINE_NAMES_REV:
-            m2 = _LINE_END.search(s, j)
-            return j, (n if m2 is None else m2.start())
-        if end - j <= 24:
-            word = tok.lower()
-            if word in _SCHEMES:  # "Bearer <token>": the token too
-                if word in _LINE_SCHEMES:
-                    m2 = _LINE_END.search(s, end)
-                    return j, (n if m2 is None else m2.start())
-                k = _WS.match(s, end).end()  # type: ignore[union-attr]  # [ \t]* always matches
-                if end < k < n:
-                    m3 = _TOKEN_END.search(s, k)
-                    end = n if m3 is None else m3.start()
-        return j, end
+    k = m.end()
+    if k >= n:
+        return k, k
+    c = s[k]
+    q = _QUOTE_HEAD.match(s, k) if c in "bu\\\"'" else None
     if q is not None:
-        j = m.end()
-        quote = q.lstrip("bu")
+        j = q.end()
+        quote = q.group(1)
         if len(quote) > 1:  # an escaped quote (JSON text inside a JSON string): up to the same escape
-            k = s.find(quote, j)
-            return j, (n if k < 0 else k)
-        return j, _close_quote(s, j, quote)
-    return m.start("open"), _balanced_end(s, m.start("open"))
+            return j, t.first(quote, j, lambda x: n if (f := s.find(quote, x)) < 0 else f)
+        return j, t.first(("q", quote), j, lambda x: _close_quote(s, x, quote))
+    if c in "{[":
+        if c == "[" and s.startswith(_MARKER_HEADS, k):  # a marker: the value is the marker
+            e = s.find("]", k)
+            return k, (n if e < 0 else e + 1)
+        return k, _balanced_end(s, k)
+    run = t.run_end(k)
+    end = _trim_closers(s, k, run)
+    if sep == ":" and name_rev.lower() in _LINE_NAMES_REV:  # Cookie: the rest of the line
+        return k, t.first(_LINE_END, k, lambda x: _search_start(_LINE_END, s, x))
+    if run - k <= 24:
+        word = s[k:run].lower()
+        if word in _SCHEMES:  # "Bearer <token>": the token too
+            if word in _LINE_SCHEMES:
+                return k, _auth_line_end(s, run)
+            w = _WS.match(s, end).end()  # type: ignore[union-attr]  # [ \t]* always matches
+            if end < w < n:
+                end = t.first(_TOKEN_END, w, lambda x: _search_start(_TOKEN_END, s, x))
+    return k, end
 
 
 def _pairs(s: str) -> str:
@@ -617,30 +786,37 @@ def _pairs(s: str) -> str:
             if len(cache) >= 8192:
                 cache.clear()
             cache[key] = kind
-        if jwk_text and not kind and raw in _JWK_PRIVATE_REV:
-            kind = _KEYMAT
-        if kind and (close or sep != ","):  # a bare comma separates words; ('name', 'value') pairs
-            hits.append((n - m.start(), sep, raw, kind))
+        if jwk_text and raw in _JWK_PRIVATE_REV:
+            kind = _SECRET
+        if not kind:
+            continue
+        if lead == ":" and s.endswith("[REDACTED", 0, n - m.end()):
+            continue  # the name of a marker ([REDACTED:nric]), not a key
+        if sep == "," and not (close and _in_pair(s, n - m.end() + len(lead))):
+            continue  # a bare comma separates words; ('name', 'value') pairs in a list
+        hits.append((n - m.start(), sep, raw, kind))
     if not hits:
         return s
+    t = _Text(s)
     out: list[str] = []
     pos = 0
-    plain = _PLAIN_VALUE.match
     for after_sep, sep, raw, kind in reversed(hits):
         if after_sep < pos:
             continue  # inside a value already masked
-        value_match = plain(s, after_sep) if sep == "=" else None
-        if value_match is not None:  # the common case (a=b&, a=b;), without the general walk
-            vs, ve = after_sep, value_match.end()
-            if s[ve - 1] in _CLOSERS:
-                ve = _trim_closers(s, vs, ve)
-            if not _readable_text(s[vs:ve], kind):
-                out.append(s[pos:vs])
-                out.append(MASK)
-                pos = ve
-            continue
-        vs, ve = _value_span(s, after_sep, sep, raw)
-        if ve <= vs or _readable_text(s[vs:ve], kind):
+        if sep == "=" and after_sep < n:
+            c = s[after_sep]
+            if c not in _PLAIN_NOT_FIRST and not c.isspace():
+                ve = t.run_end(after_sep)
+                if s[ve : ve + 1] not in (" ", "\t"):  # the common case (a=b&, a=b;), without the walk
+                    if s[ve - 1] in _CLOSERS:
+                        ve = _trim_closers(s, after_sep, ve)
+                    if not _readable_span(s, after_sep, ve, kind):
+                        out.append(s[pos:after_sep])
+                        out.append(MASK)
+                        pos = ve
+                    continue
+        vs, ve = _value_span(t, after_sep, sep, raw)
+        if ve <= vs or _readable_span(s, vs, ve, kind):
             continue
         out.append(s[pos:vs])
         out.append(MASK)
@@ -796,10 +972,14 @@ def scan(s: str) -> str:
     s = _KNOWN_TOKEN.sub(MARKERS["token"], s)
     if len(s) >= 40:
         s = _AWS_SECRET.sub(_aws_secret_sub, s)
+        if "\\" in s or "%" in s:
+            s = _AWS_SECRET_ESC.sub(_aws_secret_esc_sub, s)
+        if "b3JpZ2lu" in s or "ZXIvYXdz" in s:
+            s = _AWS_SESSION.sub(MARKERS["aws_session"], s)
     s = _DER.sub(MARKERS["private_key"], s)
     if "://" in s:
         s = _DSN.sub(_dsn_sub, s)
-    if "@" in s or "%40" in s:
+    if "@" in s or "%40" in s or "%2540" in s or "u0040" in s or "&#" in s:
         s = _emails(s)
     if _DIGITS4.search(s) is not None:
         s = _NRIC.sub(MARKERS["nric"], s)
@@ -906,6 +1086,8 @@ def _mask_under(v: Any, kind: int, st: _Walk, depth: int) -> Any:
         return _text(v, st) if type(v) is str else v
     if isinstance(v, Mapping) and _is_jwk(v):
         return _walk(v, st, depth)
+    if type(v) in (dict, list, tuple) and not v:  # an empty container holds no secret
+        return {} if type(v) is dict else []
     return MASK
 
 
@@ -947,11 +1129,10 @@ def _mapping(m: Mapping[Any, Any], st: _Walk, depth: int) -> dict[str, Any]:
         return out
     sibling = _masked_siblings(m)
     left = 0
-    items = list(m.items())
-    for i, (k, v) in enumerate(items):
+    for i, (k, v) in enumerate(m.items()):
         st.budget -= 8
         if st.budget <= 0:
-            left = len(items) - i
+            left = len(m) - i
             break
         ks = _key_text(k)
         kind = _kind(ks)
@@ -970,7 +1151,7 @@ def _mapping(m: Mapping[Any, Any], st: _Walk, depth: int) -> dict[str, Any]:
 
 
 def _sequence(seq: Iterable[Any], st: _Walk, depth: int) -> list[Any]:
-    items = list(seq)
+    items = seq if isinstance(seq, (list, tuple)) else list(seq)
     if len(items) == 2 and isinstance(items[0], (str, bytes)):  # a header pair ("Authorization", "...")
         kind = _kind(_key_text(items[0]))
         if kind:
@@ -1007,8 +1188,17 @@ def _exc_type(exc: BaseException) -> str:
     return f"{t.__module__}.{t.__qualname__}".removeprefix("builtins.")
 
 
+def record_fields(v: Any) -> dict[str, Any] | None:
+    """The fields of a dataclass, NamedTuple or pydantic-style model as a new dict (else ``None``);
+    never raises."""
+    try:
+        return _record_like(v)
+    except Exception:
+        return None
+
+
 def _record_like(v: Any) -> dict[str, Any] | None:
-    """The fields of a dataclass, NamedTuple, pydantic-style model or plain object, as a mapping."""
+    """The fields of a dataclass, NamedTuple or pydantic-style model, as a mapping."""
     if hasattr(type(v), "__dataclass_fields__") and not isinstance(v, type):
         import dataclasses  # only when a dataclass is logged (it imports inspect)
 
@@ -1104,8 +1294,13 @@ def redact_value(value: Any) -> Any:
 
 
 def redact_processor(logger: Any, method_name: str, event_dict: dict[str, Any]) -> dict[str, Any]:
-    """structlog processor: every field (key and value) and the message through the three nets."""
+    """structlog processor: every field (key and value) and the message through the three nets.
+
+    Structured fields share one budget of :data:`MAX_VALUE_CHARS`, text fields one of
+    :data:`MAX_EVENT_TEXT_CHARS`: a text past it is cut before it is scanned (the line is cut to the
+    event limit anyway), so a call with many large fields costs what a few bounded lines cost."""
     st: _Walk | None = None
+    spent = 0
     renamed: list[tuple[str, str]] | None = None
     clean = _clean
     for key, value in event_dict.items():
@@ -1118,7 +1313,10 @@ def redact_processor(logger: Any, method_name: str, event_dict: dict[str, Any]) 
                 st = _Walk()
             event_dict[key] = _mask_under(value, kind, st, 0)
         elif t is str:
-            if value not in clean:
+            if value not in clean:  # a memo hit is short and clean: it costs nothing here
+                if spent > MAX_EVENT_TEXT_CHARS:
+                    value = cut(value, 1024)
+                spent += len(value)
                 event_dict[key] = redact_text(value)
         elif t is float or t is bool or value is None:
             pass
@@ -1160,13 +1358,31 @@ def errors_redacted() -> bool:
 
 
 def redact_arg(a: Any) -> Any:
-    if type(a) is str:
+    """One positional argument of a message, redacted: text through the nets, numbers kept (a
+    ``Decimal`` too, so ``%.2f`` still formats it), anything else as :func:`redact_value`."""
+    t = type(a)
+    if t is str:
         return redact_text(a)
-    if a is None or type(a) in (int, float, bool):
+    if a is None or t is int or t is float or t is bool:
+        return a if t is not int or _INT_MIN <= a <= _INT_MAX else _big_int(a)
+    if t.__name__ == "Decimal" and t.__module__ in ("decimal", "_decimal", "_pydecimal"):
         return a
     if isinstance(a, (bytes, bytearray)):
-        return redact_text(bytes(a).decode("utf-8", "replace"))
+        return redact_text(bytes(a[: MAX_FIELD_CHARS * 2]).decode("utf-8", "replace"))
     return redact_value(a)
+
+
+def redact_args(args: tuple[Any, ...], budget: int = MAX_FIELD_CHARS) -> tuple[Any, ...]:
+    """:func:`redact_arg` of each argument; text past ``budget`` characters in all is cut before it
+    is scanned (the formatted message is cut to :data:`MAX_FIELD_CHARS` anyway)."""
+    out = []
+    for a in args:
+        if type(a) is str and len(a) > budget:
+            a = cut(a, max(budget, 256))
+        r = redact_arg(a)
+        budget -= len(r) if type(r) is str else 64
+        out.append(r)
+    return tuple(out)
 
 
 def _redacted_type(t: type) -> type | None:
