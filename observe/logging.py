@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging as _stdlib_logging
 import random
+import re
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -35,7 +36,8 @@ from observe.redact import (
     MAX_FIELD_CHARS,
     cut,
     exception_fields,
-    redact_arg,
+    record_fields,
+    redact_args,
     redact_processor,
     redact_text,
     redact_value,
@@ -360,10 +362,23 @@ def emit(method: str, message: str, logger_name: str | None, fields: dict[str, A
         chain_failed(method, logger_name, exc)
 
 
+#: A ``%`` conversion of a template: ``%s``, ``%(name)06d``, ``%-8.2f``; or a literal ``%%``, matched
+#: so that ``%%d`` is not read as a conversion.
+_CONVERSION = re.compile(
+    r"%%|%(\([^()]{0,64}\))?[-#0 +]{0,5}(?:\*|\d{1,3})?(?:\.(?:\*|\d{1,3}))?[diouxXeEfFgGcrsa]"
+)
+
+
+def _as_text_conversion(m: re.Match[str]) -> str:
+    return "%%" if m.group(0) == "%%" else f"%{m.group(1) or ''}s"
+
+
 def interpolate(template: Any, args: Any) -> str:
     """``template % args`` the way logging and structlog do it, with the arguments redacted first
-    (structured: a dict argument is masked by key before it is turned into text); if the template
-    does not fit the arguments, the template and the redacted arguments side by side."""
+    (structured: a dict argument is masked by key before it is turned into text). A masked value no
+    longer fits ``%d``: then every conversion becomes ``%s`` (``pin %(pin)d`` shows ``pin
+    [REDACTED]``; the raw arguments are never formatted into the line). A template that does not
+    fit its arguments at all shows the template and the redacted arguments side by side."""
     try:
         if isinstance(args, Mapping):
             safe: Any = redact_value(args)
@@ -371,21 +386,22 @@ def interpolate(template: Any, args: Any) -> str:
             if len(args) == 1 and isinstance(args[0], Mapping) and args[0]:
                 safe = redact_value(args[0])
             else:
-                safe = tuple(redact_arg(a) for a in args)
+                safe = redact_args(args)
         else:
-            safe = (redact_arg(args),)
+            safe = redact_args((args,))
     except Exception:
         safe = ("[arguments could not be rendered]",)
     text = template if isinstance(template, str) else safe_str(template)
     try:
         return text % safe
-    except Exception:  # a redacted value may no longer fit %d; the text is redacted later
-        pass
+    except Exception as exc:
+        error = exc
     try:
         raw = args[0] if isinstance(args, tuple) and len(args) == 1 and isinstance(args[0], Mapping) else args
-        return text % raw
-    except Exception as exc:
-        return f"{text} [format failed: {type(exc).__name__}; args: {safe_str(safe)[:2000]}]"
+        _ = text % raw  # fits the raw arguments: redaction made a value unfit (its text is not used)
+        return _CONVERSION.sub(_as_text_conversion, text) % safe
+    except Exception:
+        return f"{text} [format failed: {type(error).__name__}; args: {safe_str(safe)[:2000]}]"
 
 
 # --- configuration --------------------------------------------------------------------------------
@@ -659,7 +675,18 @@ _STD_ATTRS = frozenset(vars(_stdlib_logging.LogRecord("", 0, "", 0, "", (), None
 }
 #: Libraries whose request and response bodies are never logged: a body shows as its size.
 LIBRARY_LOGGERS: frozenset[str] = frozenset(
-    {"botocore", "boto3", "urllib3", "httpx", "httpcore", "s3transfer", "aiobotocore", "requests", "aiohttp"}
+    {
+        "botocore",
+        "boto3",
+        "urllib3",
+        "httpx",
+        "httpcore",
+        "s3transfer",
+        "aiobotocore",
+        "requests",
+        "aiohttp",
+        "aiodynamo",
+    }
 )
 
 
@@ -671,18 +698,31 @@ def _body(value: Any) -> Any:
     return "[REDACTED:body]"
 
 
+def _without_body(a: Any) -> Any:
+    """``a`` with its ``body`` member as its size: a dict (botocore's request dict) or a record such as
+    aiodynamo's ``Request(method, url, headers, body)`` and ``Response(status, body)`` dataclasses."""
+    if isinstance(a, Mapping):
+        return {**a, "body": _body(a["body"])} if "body" in a else a
+    if isinstance(a, (str, bytes, int, float)) or a is None:
+        return a
+    fields = record_fields(a)
+    if fields is not None and "body" in fields:
+        fields["body"] = _body(fields["body"])
+        return fields
+    return a
+
+
 def _library_args(template: str, args: Any) -> Any:
     """A library record's arguments with every request or response body replaced by its size:
     the whole argument when the template speaks of a body (botocore's ``Response body:\\n%r``), and
-    the ``body`` member of a dict argument (botocore's ``Making request ... with params: %s``)."""
+    the ``body`` member of a dict or record argument (botocore's ``Making request ... with params:
+    %s``, aiodynamo's ``sending request %r``)."""
     if "body" in template.lower():
         if isinstance(args, Mapping):
             return {k: _body(v) for k, v in args.items()}
         return tuple(_body(a) for a in args) if isinstance(args, tuple) else (_body(args),)
     if isinstance(args, tuple):
-        return tuple(
-            {**a, "body": _body(a["body"])} if isinstance(a, Mapping) and "body" in a else a for a in args
-        )
+        return tuple(_without_body(a) for a in args)
     return args
 
 

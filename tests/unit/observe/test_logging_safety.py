@@ -153,6 +153,11 @@ def test_bad_format_arguments_do_not_raise_nor_print(observe_capture, capfd) -> 
     assert "S1234567D" not in observe_capture.text and "hunter2" not in observe_capture.text
 
 
+def test_a_masked_value_that_no_longer_fits_its_conversion_is_shown_as_text() -> None:
+    line = olog.interpolate("100%%d done, pin %(pin)06d for %(user)s", {"pin": 123456, "user": "ann"})
+    assert line == "100%d done, pin [REDACTED] for ann"
+
+
 def test_a_failure_inside_the_chain_is_one_minimal_line(observe_capture, monkeypatch) -> None:
     def broken(*args: Any) -> Any:
         raise RuntimeError("renderer broke for S1234567D")
