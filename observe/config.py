@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 ENVIRONMENTS: tuple[str, ...] = ("dev", "stg", "prd")
@@ -13,6 +13,51 @@ LEVELS: tuple[str, ...] = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 class ConfigError(ValueError):
     """A missing or malformed setting; the message names the variable and what it should be."""
+
+
+def _fast_reader() -> Callable[[str], str | None] | None:
+    """A reader of ``os.environ`` that skips its per-call key encoding and value decoding, or None
+    where the mapping is not the CPython POSIX one this relies on.
+
+    ``os.environ.get`` runs four Python-level steps (encode the key, look it up, decode the value)
+    and costs 0.5-2 us; observe reads a few variables on every invocation (the environment, the
+    namespace, the runtime's trace header). This reads the bytes mapping behind ``os.environ``
+    (``os.environ._data``: what ``os.environ[...] = ...``, ``del`` and ``monkeypatch.setenv`` update
+    first), so a change is seen at once, exactly as ``os.environ.get`` sees it; the encoded keys and
+    the decoded values are cached (a value is decoded again only when its bytes change).
+    """
+    environ = os.environ
+    data = getattr(environ, "_data", None)
+    try:
+        encode, decode = environ.encodekey, environ.decodevalue
+        probe = encode("PATH")
+    except Exception:  # pragma: no cover - another implementation of os.environ
+        return None
+    if type(data) is not dict or type(probe) is not bytes or os.name != "posix":  # pragma: no cover
+        return None
+    keys: dict[str, bytes] = {}
+    values: dict[bytes, str] = {}
+
+    def read(name: str) -> str | None:
+        key = keys.get(name)
+        if key is None:
+            key = keys[name] = encode(name)
+        raw = data.get(key)
+        if raw is None:
+            return None
+        text = values.get(raw)
+        if text is None:
+            if len(values) >= 256:  # values that change (a trace header per invocation) stay bounded
+                values.clear()
+            text = values[raw] = decode(raw)
+        return text
+
+    return read
+
+
+#: ``env(name)`` is ``os.environ.get(name)`` for the variables read on every invocation, a few
+#: hundred ns cheaper (:func:`_fast_reader`); plain ``os.environ.get`` where that does not apply.
+env: Callable[[str], str | None] = _fast_reader() or os.environ.get
 
 
 def environment() -> str:

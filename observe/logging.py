@@ -14,7 +14,8 @@ a safe rendering and the line still goes out; if the chain itself fails, one min
 256 KB event limit: the largest fields are cut, and a ``truncated`` field says which.
 
 The chain is built by :func:`configure` and not by ``structlog.configure``: an application's own
-structlog setup is left alone. structlog itself is imported by the first :func:`get_logger`.
+structlog setup is left alone. structlog's bound logger is imported by the first :func:`get_logger`,
+without the rest of structlog (:mod:`observe.structlog_core`).
 """
 
 from __future__ import annotations
@@ -522,39 +523,59 @@ def set_tracing(enabled: bool) -> None:
 
 
 _safe_classes: dict[tuple[int, int | None], type] = {}
+#: structlog's level names by number (``structlog._log_levels.LEVEL_TO_NAME``), the methods of a logger.
+LEVEL_TO_NAME = {50: "critical", 40: "error", 30: "warning", 20: "info", 10: "debug"}
 
 
 def _safe_logger_class(min_level: int, floor: int | None = None) -> type:
-    """structlog's filtering logger for ``min_level``, with the positional-argument formatting and the
-    whole chain made unable to raise into the caller (a bad ``%`` template, a failing processor).
+    """A structlog bound logger (``BoundLoggerBase``: structlog's ``bind``/``new``/``unbind`` and
+    processor chain) with structlog's filtering methods for ``min_level`` (a method below it is a bare
+    ``return None``; ``is_enabled_for``, ``get_effective_level``, ``log``, ``a*`` variants), whose
+    positional-argument formatting and whole chain cannot raise into the caller (a bad ``%``
+    template, a failing processor).
 
     With a ``floor`` (sampling or buffering configured), the methods from ``floor`` up to below
     ``min_level`` decide per invocation: write (a sampled invocation), render into the buffer, or
     drop (an error line writes what the invocation buffered first: :meth:`_Writer._write_error`).
-    Without one, a method below the level is a bare ``return None`` and the others are as they
-    always were.
+
+    Built on ``BoundLoggerBase`` alone (:mod:`observe.structlog_core`), not on
+    ``structlog.make_filtering_bound_logger``: that one's module imports asyncio for its ``a*``
+    methods, which hand the call to a thread pool; here they run the call in place, like the rest.
     """
     cls = _safe_classes.get((min_level, floor))
     if cls is not None:
         return cls
-    import structlog
-    from structlog._log_levels import LEVEL_TO_NAME  # the level names structlog's methods use
+    from observe.structlog_core import bound_logger_base
 
+    base = bound_logger_base()
     lowest = min_level if floor is None else floor
-    base = structlog.make_filtering_bound_logger(lowest)
 
     def _proxy_to_logger(self: Any, method_name: str, event: Any = None, **event_kw: Any) -> Any:
         try:
-            return base._proxy_to_logger(self, method_name, event, **event_kw)  # type: ignore[attr-defined]
+            args, kw = self._process_event(method_name, event, event_kw)
+            return getattr(self._logger, method_name)(*args, **kw)
         except Exception as exc:
             chain_failed(method_name, self._context.get("logger"), exc)
             return None
+        except BaseException as exc:  # structlog's DropEvent: a processor dropped the event
+            if type(exc).__name__ == "DropEvent":
+                return None
+            raise
 
     def make(name: str) -> tuple[Any, Any]:
         def meth(self: Any, event: Any = None, *args: Any, **kw: Any) -> Any:
             if args:
                 event = interpolate(event, args)
-            return self._proxy_to_logger(name, event, **kw)
+            try:  # _proxy_to_logger, inline: one call less on every line
+                args, kw = self._process_event(name, event, kw)
+                return getattr(self._logger, name)(*args, **kw)
+            except Exception as exc:
+                chain_failed(name, self._context.get("logger"), exc)
+                return None
+            except BaseException as exc:
+                if type(exc).__name__ == "DropEvent":
+                    return None
+                raise
 
         async def ameth(self: Any, event: Any = None, *args: Any, **kw: Any) -> Any:
             return meth(self, event, *args, **kw)
@@ -605,8 +626,6 @@ def _safe_logger_class(min_level: int, floor: int | None = None) -> type:
 
     meths: dict[str, Any] = {"_proxy_to_logger": _proxy_to_logger}
     for lvl, name in LEVEL_TO_NAME.items():
-        if name == "notset":
-            continue
         if lvl < lowest:
             meths[name], meths[f"a{name}"] = _nop, _anop
         elif lvl < min_level:
@@ -639,7 +658,13 @@ def _safe_logger_class(min_level: int, floor: int | None = None) -> type:
     meths.update(exception=exception, aexception=aexception, log=log, alog=alog)
     meths.update(fatal=meths["critical"], afatal=meths["acritical"], warn=meths["warning"])
     meths.update(awarn=meths["awarning"], msg=meths["info"], amsg=meths["ainfo"])
-    cls = type(f"Safe{base.__name__}", (base,), meths)
+    meths.update(
+        is_enabled_for=lambda self, level: level >= min_level, get_effective_level=lambda self: min_level
+    )
+    label = {0: "Notset", **{k: v.capitalize() for k, v in LEVEL_TO_NAME.items()}}.get(
+        min_level, str(min_level)
+    )
+    cls = type(f"SafeBoundLoggerFilteringAt{label}", (base,), meths)
     _safe_classes[(min_level, floor)] = cls
     return cls
 
@@ -652,15 +677,8 @@ def get_logger(name: str | None = None, **initial: Any) -> Any:
             return cached
     if not _state["configured"]:
         configure()
-    import structlog  # imported on first use: `import observe` stays cheap
-
-    logger = structlog.wrap_logger(
-        WRITER,
-        processors=PROCESSORS,
-        wrapper_class=_safe_logger_class(_state["level"], _state["floor"]),
-        context_class=dict,
-        cache_logger_on_first_use=True,
-    ).bind(logger=name, **initial)
+    cls = _safe_logger_class(_state["level"], _state["floor"])
+    logger = cls(WRITER, PROCESSORS, {"logger": name, **initial})
     if not initial:
         _loggers[name] = logger
     return logger
