@@ -3,7 +3,7 @@
     observe-diag alarm ingest-worker-RecordsQuarantined-dev --log-group /aws/lambda/ingest-worker \\
         --since 1h --bucket ingest-backup-dev --dlq-url https://sqs.../ingest-tasks-dlq
     observe-diag trace run-20261126-0400 --logs out/demo/ingest.jsonl
-    observe-diag failures | throttles | quarantine | dlq | report --out report.html
+    observe-diag failures | lambda | throttles | quarantine | dlq | report --out report.html
 
 Exit codes: 0 done (something to show); 1 nothing found (the alarm did not breach in the window,
 no line carries the id); 2 bad usage or a source that cannot be read (the message names it).
@@ -147,7 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
         default="debug",
         help="leave quieter lines out",
     )
-    sub.add_parser("failures", parents=[parent], help="failed invocations and records, grouped")
+    sub.add_parser(
+        "failures",
+        parents=[parent],
+        help="invocations Lambda ended (timeout, out of memory, init, exit), then failed invocations "
+        "and records, grouped",
+    )
+    sub.add_parser(
+        "lambda",
+        parents=[parent],
+        help="the platform's REPORT lines: cold starts, init and billed duration, memory right-sizing",
+    )
     sub.add_parser("throttles", parents=[parent], help="throttles met: source, retry-after, when")
     sub.add_parser(
         "quarantine", parents=[parent], help="quarantined records: reasons, fields, examples (masked)"
@@ -258,12 +268,30 @@ def triage_json(t: Any) -> dict[str, Any]:
     }
 
 
+def lambda_json(view: Any) -> dict[str, Any]:
+    """The telemetry view as plain JSON (rates and the recommendation's difference included)."""
+    rows = []
+    for t in view.telemetry:
+        row = _jsonable(t)
+        row["cold_start_rate"] = t.cold_start_rate
+        if t.recommendation is not None:
+            row["recommendation"]["difference_gb_seconds"] = t.recommendation.difference_gb_seconds
+        rows.append(row)
+    return {
+        "reports": view.reports,
+        "unreported": view.unreported,
+        "failures": view.counts,
+        "functions": rows,
+    }
+
+
 #: The kinds of source each command reads (the footer says what was and was not read of these).
 ROLES = {
     "alarm": ("logs", "metrics", "alarm states", "alarms", "quarantine", "dlq"),
     "alarms": ("logs", "metrics", "alarm states", "alarms"),
     "trace": ("logs",),
     "failures": ("logs",),
+    "lambda": ("logs",),
     "throttles": ("logs",),
     "anomalies": ("logs",),
     "quarantine": ("quarantine",),
@@ -327,9 +355,21 @@ def run(args: argparse.Namespace) -> int:
             print(text.render_sources(diag, ROLES["trace"]), file=sys.stderr)
         return EXIT_OK if tr.found else EXIT_NOT_FOUND
     if cmd == "failures":
+        view = diag.lambda_view()
         groups = diag.failures()
-        _print_json(groups, diag, cmd) if args.json else _text(diag, text.render_failures(groups), "failures")
+        if args.json:
+            _print_json({"invocations": view.failures, "counts": view.counts, "groups": groups}, diag, cmd)
+        else:
+            body = text.render_invocation_failures(view) + "\n" + text.render_failures(groups)
+            _text(diag, body, "failures")
         return EXIT_OK
+    if cmd == "lambda":
+        view = diag.lambda_view()
+        if args.json:
+            _print_json(lambda_json(view), diag, cmd)
+        else:
+            _text(diag, text.render_lambda(view), cmd)
+        return EXIT_OK if view.reports else EXIT_NOT_FOUND
     if cmd == "throttles":
         events = diag.throttles()
         _print_json(events, diag, cmd) if args.json else _text(

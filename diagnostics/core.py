@@ -35,6 +35,8 @@ from diagnostics.alarms import (
     from_config,
     load_alarms,
 )
+from diagnostics.lambda_view import LambdaView, PlatformJoin, enrich
+from diagnostics.lambda_view import build as build_lambda_view
 from diagnostics.model import DLQMessage, QuarantineDoc, SourceError, Window, doc_time
 from diagnostics.progress import QUIET, Progress
 from diagnostics.queries import Clause, Selection, is_emf
@@ -53,7 +55,7 @@ from diagnostics.sources import (
     S3QuarantineSource,
     SQSDLQSource,
 )
-from observe.catalogue import LOG_FIELDS
+from observe.catalogue import LOG_FIELDS, SUMMARY_MESSAGES, TIMEOUT_WARNING
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -240,6 +242,7 @@ class Diagnostics:
         self._pipelines_seen: set[str] = set()
         self._overview: Overview | None = None
         self._states: list[Evaluation] | None = None
+        self._lambda: LambdaView | None = None
 
     # --- construction ---------------------------------------------------------------------------
     @classmethod
@@ -458,6 +461,33 @@ class Diagnostics:
             agg.add(doc)
         return agg.result()
 
+    def lambda_view(self) -> LambdaView:
+        """What the Lambda platform's lines say: invocations it ended (timeout, out of memory, init
+        failure, runtime exited), each joined with observe's lines of its request id, and the
+        REPORT telemetry per function (:mod:`diagnostics.lambda_view`).
+
+        Two reads: the platform's lines (with observe's summary lines, for function names, when
+        the sources are local), then the lines of the last ``max_invocations`` failed request ids.
+        Asked once per session (the answer is kept).
+        """
+        if self._lambda is not None:
+            return self._lambda
+        join = PlatformJoin()
+        clauses: tuple[Clause, ...] = (Clause(platform=True),)
+        if self.local:  # CloudWatch names the function by its log group; a file does not
+            names = frozenset({*SUMMARY_MESSAGES, TIMEOUT_WARNING})
+            clauses += (Clause(field=LOG_FIELDS.message, values=names),)
+        with self.progress.step("platform lines"):
+            for doc in self.read(Selection(self.window, clauses)):
+                join.add(doc)
+        view, detailed = build_lambda_view(join, self.max_invocations)
+        if detailed:
+            ids = [f.request_id for f in detailed]
+            with self.progress.step(f"lines of {len(ids)} failed invocation(s)"):
+                enrich(detailed, self.read(Selection.ids(self.window, LOG_FIELDS.request_id, ids)))
+        self._lambda = view
+        return view
+
     def throttles(self) -> list[analysis.ThrottleEvent]:
         """Every throttle met, with source, retry-after and when (CloudWatch: a Logs Insights ``stats``)."""
         if not self.local and self._overview is None:
@@ -663,7 +693,7 @@ class Diagnostics:
         other = copy.copy(self)
         other.window = window
         other.notes = []
-        other._overview = other._states = other._dlq_messages = None
+        other._overview = other._states = other._dlq_messages = other._lambda = None
         return other
 
     # --- the whole window, for the report ----------------------------------------------------------
@@ -718,7 +748,8 @@ class Diagnostics:
             sk = st.skipped
             if sk.counts.get("platform"):
                 notes.append(
-                    f"{sk.counts['platform']:,} Lambda platform line(s) (START/END/REPORT) set aside"
+                    f"{sk.counts['platform']:,} Lambda platform line(s) (START/END/REPORT ...) passed over "
+                    "where not needed"
                 )
             if sk.malformed:
                 notes.append(f"{sk.malformed:,} line(s) skipped as malformed (listed below)")

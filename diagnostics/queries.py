@@ -19,6 +19,7 @@ patterns or Insights ``filter``) but never less. Field names come from
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from diagnostics.model import Window, doc_time
+from diagnostics.platform import PLATFORM_TERMS, is_platform, is_runtime_error
 from observe.catalogue import LOG_FIELDS
 
 #: Level names (lower case) and their numbers; anything else counts as info.
@@ -36,6 +38,7 @@ INSIGHTS_MAX_ROWS = 10_000
 MAX_PATTERN = 1024
 #: Field an EMF document is recognised by (its metadata object).
 EMF_ROOT = "_aws"
+_PLATFORM_TOKENS = [t.encode() for t in PLATFORM_TERMS]
 
 
 def level_of(doc: dict[str, Any]) -> int:
@@ -63,7 +66,9 @@ class Clause:
     ``field``/``values``: the field's value (as text) is one of ``values``; ``emf``: only EMF
     documents (True) or only log lines (False); ``metric``: an EMF document declaring it;
     ``min_level``: a log line at or above; ``present``: the field is there and not empty;
-    ``logger_prefix``: the logger's name starts with it; ``window``: overrides the selection's.
+    ``logger_prefix``: the logger's name starts with it; ``window``: overrides the selection's;
+    ``platform``: the Lambda platform's lines (:mod:`diagnostics.platform`) and the runtime's error
+    records, and nothing else (no other clause ever matches a platform line).
     """
 
     field: str | None = None
@@ -74,15 +79,22 @@ class Clause:
     present: str | None = None
     logger_prefix: str | None = None
     window: Window | None = None
+    platform: bool = False
 
     def __post_init__(self) -> None:
         if (self.field is None) != (not self.values):
             raise ValueError("Clause: give field and values together")
         if self.metric is not None and self.emf is False:
             raise ValueError("Clause: a metric is carried by EMF documents only")
+        if self.platform and (
+            self.field or self.metric or self.min_level or self.present or self.logger_prefix
+        ):
+            raise ValueError("Clause: platform lines are selected whole (only a window goes with them)")
 
     @property
     def wants_emf(self) -> bool | None:
+        if self.platform:
+            return False
         if self.metric is not None:
             return True
         if self.min_level is not None or self.logger_prefix is not None:
@@ -91,6 +103,11 @@ class Clause:
 
     def matches(self, doc: dict[str, Any], default: Window) -> bool:
         """Whether ``doc`` is wanted (its time inside the clause's window, or the selection's)."""
+        if self.platform:
+            if not (is_platform(doc) or is_runtime_error(doc)):
+                return False
+        elif is_platform(doc):
+            return False
         emf = is_emf(doc)
         wants = self.wants_emf
         if wants is not None and wants != emf:
@@ -148,7 +165,7 @@ class Selection:
 
 
 def _with_window(c: Clause, w: Window) -> Clause:
-    return Clause(c.field, c.values, c.emf, c.metric, c.min_level, c.present, c.logger_prefix, w)
+    return dataclasses.replace(c, window=w)
 
 
 # --- CloudWatch Logs filter patterns ----------------------------------------------------------------
@@ -181,6 +198,8 @@ def clause_patterns(c: Clause) -> list[str | None]:
     """
     if c.values:
         return [quote_term(v) for v in sorted(c.values)]
+    if c.platform:
+        return [quote_term(t) for t in PLATFORM_TERMS]
     for term in (c.metric, c.present, c.logger_prefix):
         if term:
             return [quote_term(term)]
@@ -216,9 +235,16 @@ def _emf_test(present: bool) -> str:
     return test if present else f"not {test}"
 
 
+def _regex_literal(text: str) -> str:
+    """``text`` as a literal inside a Logs Insights ``/regex/`` (spaces stay plain)."""
+    return re.sub(r"([.\[\]()*+?{}|^$\\/])", r"\\\1", text)
+
+
 def clause_filter(c: Clause) -> str | None:
     """The Logs Insights ``filter`` expression of one clause (None: every line)."""
     parts: list[str] = []
+    if c.platform:
+        parts.append("@message like /" + "|".join(_regex_literal(t) for t in PLATFORM_TERMS) + "/")
     if c.field is not None:
         values = ", ".join(insights_string(v) for v in sorted(c.values))
         parts.append(f"{insights_field(c.field)} in [{values}]")
@@ -325,6 +351,8 @@ def prefilter(sel: Selection) -> Callable[[bytes], bool] | None:
             if any(t is None for t in tokens):
                 return None
             by_field.setdefault(c.field or "", set()).update(t for t in tokens if t is not None)
+        elif c.platform:
+            needles += _PLATFORM_TOKENS
         elif c.wants_emf:
             needles.append(b'"' + EMF_ROOT.encode() + b'"')  # truncated EMF lines are seen too
         elif c.present or c.logger_prefix:
@@ -366,6 +394,8 @@ def screen_tokens(sel: Selection) -> tuple[bytes, ...] | None:
             if any(t is None for t in tokens):
                 return None
             out += [b'"' + t + b'"' for t in tokens if t is not None]
+        elif c.platform:
+            out += _PLATFORM_TOKENS
         elif c.wants_emf:
             out.append(b'"' + EMF_ROOT.encode() + b'"')
         elif c.present or c.logger_prefix:

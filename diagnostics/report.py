@@ -4,8 +4,11 @@ The first screen says what is in ALARM now and since when, what fired and recove
 in one sentence, the affected correlation ids (linked to their traces) and the next command or
 the alarm's runbook; then the alarms of the pipelines whose data was read, each firing one with
 its datapoints, invocations, failing records and DLQ messages; activity per service; the
-pipelines' counts; durations; quarantine reasons; failures; throttles; the DLQ; traces; and, last,
-what was read, what was not, and the lines skipped.
+pipelines' counts; durations; the Lambda platform's telemetry (cold starts, init and billed
+duration, memory against its size and a right-sizing); quarantine reasons; the invocations Lambda
+ended (timeout, out of memory, failed init, runtime exit: cause, request id, correlation id,
+records in flight, last lines); failures; throttles; the DLQ; traces; and, last, what was read,
+what was not, and the lines skipped.
 
 The file has no external reference (no script, stylesheet, font or image URL), so it can be
 attached to an incident ticket or opened offline. Plots are drawn with matplotlib's Agg canvas
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from diagnostics import analysis
 from diagnostics.alarms import statistic
+from diagnostics.lambda_view import InvocationFailure, LambdaView
 from diagnostics.model import iso
 from diagnostics.text import LINE_FIELDS, clip
 from diagnostics.units import axis_label, axis_scale, clock, duration, fmt, when
@@ -597,6 +601,143 @@ def _trace_html(tr: analysis.Trace, max_lines: int) -> str:
     )
 
 
+def _flying_ids(f: InvocationFailure) -> list[str]:
+    return [str(r["correlation_id"]) for r in f.in_flight if r.get("correlation_id")]
+
+
+def _in_flight_html(f: InvocationFailure, known: set[str]) -> str:
+    if not f.in_flight:
+        return '<span class="muted">unknown</span>'
+    rows = []
+    for r in f.in_flight:
+        bits = [_e(r.get("batch_kind")) if r.get("batch_kind") else ""]
+        if isinstance(r.get("running_ms"), int | float):
+            bits.append(f"running {_e(fmt(r['running_ms'], 'Milliseconds'))}")
+        said = ", ".join(b for b in bits if b)
+        cid = f" {_cid_link(r.get('correlation_id'), known)}" if r.get("correlation_id") else ""
+        rows.append(
+            f"{_id(r.get('record_id'))}{cid}" + (f' <span class="muted">({said})</span>' if said else "")
+        )
+    return "<br>".join(rows) + f'<br><span class="muted">from the {escape(f.in_flight_from)}</span>'
+
+
+def _last_lines_html(f: InvocationFailure, max_lines: int = 10) -> str:
+    """The invocation's last lines (masked), folded away under a summary."""
+    if not f.last_lines:
+        return ""
+    rows = []
+    for x in f.last_lines[-max_lines:]:
+        ts = str(x.get("timestamp") or "")
+        level = str(x.get("level", ""))
+        record = next((f"{k}={x[k]}" for k in ("message_id", "sequence_number", "record_id") if x.get(k)), "")
+        rows.append(
+            [
+                f'<span class="t" title="{escape(ts)}">{escape(ts[11:23] or "-")}</span>',
+                f'<span class="lvl-{escape(level)}">{_e(level)}</span>',
+                _e(x.get("message")),
+                f'<span class="mono">{_e(record)}</span>',
+            ]
+        )
+    shown_n = len(rows)
+    of = f" of {f.line_count:,}" if f.line_count > shown_n else ""
+    return (
+        f"<details><summary>last {shown_n}{of} line(s) of {_id(f.request_id)}</summary>"
+        + _table(["time", "level", "message", "record"], rows)
+        + "</details>"
+    )
+
+
+def lambda_failures_html(view: LambdaView, known: set[str]) -> str:
+    """The invocations the platform ended: one row each, the last lines under each row."""
+    counts = "; ".join(f"{c} {n:,}" for c, n in view.counts.items())
+    html = [f'<section id="lambda"><h2>Invocations Lambda ended: {view.total:,}</h2>']
+    if not view.total:
+        html.append(
+            '<p class="muted">No timeout, out-of-memory kill, failed init or runtime exit in the '
+            f"platform's lines ({view.reports:,} REPORT line(s) read).</p></section>"
+        )
+        return "".join(html)
+    html.append(f"<p>{_e(counts)}. Times UTC; the platform's words under each cause.</p>")
+    rows = []
+    for f in view.failures:
+        said = "".join(f"<li>{_e(e)}</li>" for e in f.evidence)
+        rows.append(
+            [
+                _t(f.time, millis=True),
+                f"<b>{_e(f.cause)}</b>",
+                _e(f.function or "-"),
+                _id(f.request_id),
+                _cid_link(f.correlation_id, known),
+                _in_flight_html(f, known),
+                _e(f.detail) + (f'<ul class="muted">{said}</ul>' if said else "") + _last_lines_html(f),
+            ]
+        )
+    html.append(
+        _table(
+            ["time", "cause", "function", "request id", "correlation id", "records in flight", "what"], rows
+        )
+    )
+    if view.not_detailed:
+        html.append(f'<p class="muted">{view.not_detailed:,} earlier failure(s) counted, not listed.</p>')
+    if view.unreported:
+        html.append(
+            f'<p class="muted">{view.unreported:,} invocation(s) started with no REPORT line in the window '
+            "(still running at its end, or their lines were lost).</p>"
+        )
+    html.append("</section>")
+    return "".join(html)
+
+
+def lambda_telemetry_html(view: LambdaView) -> str:
+    """The REPORT lines per function and memory size, with the memory recommendation."""
+    ms = "Milliseconds"
+    rows = []
+    for t in view.telemetry:
+        r = t.recommendation
+        if r is None:
+            advice = "-"
+        elif r.memory_mb == r.current_mb:
+            advice = f"keep {r.current_mb:,} MB"
+        else:
+            pct = f" ({r.difference_gb_seconds / r.gb_seconds_now:+.0%})" if r.gb_seconds_now else ""
+            advice = f"<b>{r.memory_mb:,} MB</b>: {r.difference_gb_seconds:+,.1f} GB-s{pct}"
+        rows.append(
+            [
+                _e(t.function),
+                _e(f"{t.memory_mb:,} MB" if t.memory_mb else "-"),
+                _e(f"{t.invocations:,}"),
+                _e(f"{t.cold_start_rate:.1%}" if t.cold_start_rate is not None else "-"),
+                _e(f"{fmt(t.init_p50_ms, ms)} / {fmt(t.init_p99_ms, ms)}"),
+                _e(f"{fmt(t.billed_p50_ms, ms)} / {fmt(t.billed_p99_ms, ms)}"),
+                _e(f"{t.gb_seconds:,.1f}"),
+                _e(f"{fmt(t.max_memory_p99_mb)} / {fmt(t.max_memory_mb)} MB"),
+                advice + (f'<br><span class="muted">{_e(r.reason)}</span>' if r is not None else ""),
+            ]
+        )
+    return (
+        '<section id="lambda-telemetry"><h2>Lambda telemetry (REPORT lines)</h2>'
+        + _table(
+            [
+                "function",
+                "memory",
+                "invocations",
+                "cold starts",
+                "init p50 / p99",
+                "billed p50 / p99",
+                "GB-s",
+                "max memory p99 / max",
+                "memory size",
+            ],
+            rows,
+            numeric={2, 3, 4, 5, 6, 7},
+        )
+        + '<p class="muted">Cold starts: the REPORTs with Init Duration (an init after a crash or a '
+        "timeout has none: it is in Duration). Memory size: the smallest standard size holding p99 Max "
+        "Memory Used + 20 %, one size up after an out-of-memory kill; GB-s are billed duration x memory "
+        "size over the window, the same billed durations assumed at the new size.</p></section>"
+    )
+
+
 def _count_groups(ov: Overview, services: list[str]) -> list[tuple[str, list[tuple[str, float]]]]:
     """Per catalogue group other than the per-invocation one: the totals of its count metrics that were
     written in the window (all services together), in catalogue order."""
@@ -659,12 +800,15 @@ def build_report(
         q = analysis.quarantine_summary(qdocs or [])
         msgs = diag.dlq_messages()
         dlq = analysis.dlq_summary(msgs or [], diag.failure_lines_for([m.message_id for m in msgs or []]))
+    with diag.progress.step("report: the platform's lines"):
+        lam = diag.lambda_view() if diag.has_logs else None
     groups, thr, anomalies = ov.failures, ov.throttles, ov.anomalies
 
     # the ids that get a trace section: the failing work first
     cids: list[str] = []
     for cid in [
         *(c for t in triages.values() for c in t.correlation_ids),
+        *(c for f in (lam.failures if lam else []) for c in (f.correlation_id, *_flying_ids(f))),
         *(c for g in groups for c in g.correlation_ids),
         *(e.correlation_id for e in thr),
         *(r.correlation_id for r in dlq.rows),
@@ -698,12 +842,21 @@ def build_report(
             f'<span class="muted">({len(states)} evaluated over the window)</span></div>'
         )
     html += [_now_box(e, triages.get(e.alarm.name), known, at) for e in recovered]
+    if lam is not None and lam.total:
+        last = lam.failures[-1]
+        html.append(
+            f'<div class="now ALARM"><b class="state">Lambda ended {lam.total:,} invocation(s)</b> '
+            f'<a href="#lambda">{_e("; ".join(f"{c} {n:,}" for c, n in lam.counts.items()))}</a>'
+            f'<div class="meta">Last: {_e(last.cause)} of {_id(last.request_id)} at {_t(last.time)} UTC, '
+            f"correlation id {_cid_link(last.correlation_id, known)}; in flight: "
+            f"{', '.join(_id(r.get('record_id')) for r in last.in_flight) or 'unknown'}</div></div>"
+        )
     html.append(_not_read(diag))
     html.append("</section>")
     html.append(
         '<nav><a href="#alarms">Alarms</a><a href="#activity">Activity</a><a href="#counts">Counts</a>'
         '<a href="#durations">Durations</a><a href="#quarantine">Quarantine</a>'
-        '<a href="#failures">Failures</a>'
+        '<a href="#lambda">Lambda</a><a href="#failures">Failures</a>'
         '<a href="#throttles">Throttles</a><a href="#dlq">DLQ</a><a href="#traces">Traces</a>'
         '<a href="#read">What was read</a></nav>'
     )
@@ -773,6 +926,8 @@ def build_report(
         )
         + "</section>"
     )
+    if lam is not None and lam.reports:
+        html.append(lambda_telemetry_html(lam))
 
     # --- quarantine, failures, throttles, DLQ, anomalies
     html.append('<section id="quarantine">')
@@ -823,6 +978,8 @@ def build_report(
             )
         )
     html.append("</section>")
+    if lam is not None:
+        html.append(lambda_failures_html(lam, known))
     html.append(
         f'<section id="failures"><h2>Failures: {sum(g.count for g in groups):,} '
         f"in {len(groups)} group(s)</h2>"

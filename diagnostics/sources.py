@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 from diagnostics import queries
 from diagnostics.model import DLQMessage, QuarantineDoc, SourceError, Window, doc_time, from_ms, iso
+from diagnostics.platform import IGNORED, PLATFORM_ROOT, Ignored, from_record, is_platform, parse_text
 from diagnostics.progress import QUIET, Progress
 from diagnostics.queries import EMF_ROOT, INSIGHTS_MAX_ROWS, Selection
 
@@ -45,28 +46,17 @@ SKIP_EXAMPLES = 20
 # --- turning a line into a document ------------------------------------------------------------------
 
 
-class _Ignored:
-    """A line a parser recognised and sets aside (a platform line, before anything parses them)."""
-
-    def __repr__(self) -> str:
-        return "IGNORED"
-
-
-IGNORED = _Ignored()
-
 #: A parser: the text of a line -> a document, IGNORED (known, nothing to keep) or None (not mine).
-LineParser = Callable[[str], "dict[str, Any] | _Ignored | None"]
-
-_PLATFORM_PREFIXES = ("START RequestId:", "END RequestId:", "REPORT RequestId:", "INIT_START", "INIT_REPORT",
-                      "EXTENSION", "TELEMETRY", "RESTORE_START", "RESTORE_REPORT")  # fmt: skip
+LineParser = Callable[[str], "dict[str, Any] | Ignored | None"]
 
 
-def platform_line(text: str) -> _Ignored | None:
-    """The Lambda runtime's own lines (``START``/``END``/``REPORT RequestId: ...``): recognised, not kept."""
-    return IGNORED if text.lstrip().startswith(_PLATFORM_PREFIXES) else None
+def platform_line(text: str) -> dict[str, Any] | Ignored | None:
+    """The Lambda platform's Text-format lines (``START``/``REPORT RequestId: ...``, ``Task timed
+    out``, ``INIT_REPORT`` ...) as platform documents (:mod:`diagnostics.platform`)."""
+    return parse_text(text)
 
 
-#: Tried in order on every line that holds no JSON object.
+#: Tried in order on every line that does not start with a JSON object.
 LINE_PARSERS: list[tuple[str, LineParser]] = [("platform", platform_line)]
 
 
@@ -106,14 +96,15 @@ def parse_line(raw: bytes | str) -> Parsed:
     if not text:
         return _BLANK
     start = text.find("{")
-    if start < 0:
+    if start != 0:
         for name, parser in LINE_PARSERS:
             got = parser(text)
             if isinstance(got, dict):
-                return Parsed(got)
+                return Parsed(got, "platform" if is_platform(got) else "doc")
             if got is IGNORED:
                 return Parsed(None, name)
-        return Parsed(None, "not-json", "no JSON object on the line")
+        if start < 0:
+            return Parsed(None, "not-json", "no JSON object on the line")
     body = text[start:]
     try:
         doc = _loads(body)
@@ -128,6 +119,10 @@ def parse_line(raw: bytes | str) -> Parsed:
             return Parsed(None, "malformed-emf", f"{EMF_ROOT}.Timestamp missing or not a number")
         if not isinstance(aws.get("CloudWatchMetrics"), list):
             return Parsed(None, "malformed-emf", f"{EMF_ROOT}.CloudWatchMetrics missing or not a list")
+    elif isinstance(doc.get("type"), str) and doc["type"].startswith("platform."):
+        record = from_record(doc)
+        if record is not None:
+            return Parsed(record, "platform")
     return Parsed(doc)
 
 
@@ -136,7 +131,7 @@ SKIP_KINDS = {
     "malformed-emf": "an EMF document that failed to parse (its metrics are missing)",
     "malformed-json": "a JSON line that failed to parse",
     "not-json": "not a JSON line",
-    "platform": "a Lambda platform line (START/END/REPORT), not parsed",
+    "platform": "a Lambda platform line (START/END/REPORT ...), not needed by the question",
 }
 
 
@@ -295,6 +290,8 @@ class FileLogSource:
         if sel.matches(parsed.doc):
             st.lines_matched += 1
             return parsed.doc
+        if parsed.kind == "platform":
+            st.skipped.add(where(), parsed, raw)  # counted as set aside, not as malformed
         return None
 
     def _lines(
@@ -450,7 +447,7 @@ class CloudWatchLogSource:
             yield from self._read_filter(sel)
 
     def _accept(
-        self, message: str, timestamp: int | None, where: str, sel: Selection
+        self, message: str, timestamp: int | None, where: str, sel: Selection, stream: str | None = None
     ) -> dict[str, Any] | None:
         st = self.stats
         st.lines_fetched += 1
@@ -465,7 +462,11 @@ class CloudWatchLogSource:
         if doc_time(doc) is None and isinstance(timestamp, int):
             doc["timestamp"] = _iso_ms(timestamp)
         if not sel.matches(doc):  # client-side, whatever the service did with the pattern
+            if parsed.kind == "platform":
+                st.skipped.add(where, parsed, message)
             return None
+        if stream and parsed.kind == "platform":
+            doc[PLATFORM_ROOT]["stream"] = stream  # which environment: lines without an id are placed by it
         st.lines_matched += 1
         return doc
 
@@ -502,7 +503,9 @@ class CloudWatchLogSource:
                                 ts = event.get("timestamp")
                                 when = iso(from_ms(ts)) if ts else "?"
                                 where = f"{group}/{event.get('logStreamName', '?')} @ {when}"
-                                doc = self._accept(event.get("message", ""), ts, where, sel)
+                                doc = self._accept(
+                                    event.get("message", ""), ts, where, sel, event.get("logStreamName")
+                                )
                                 if doc is not None:
                                     doc.setdefault("@log", group)
                                     yield doc
@@ -538,7 +541,7 @@ class CloudWatchLogSource:
                 continue
             ts = _insights_time(row.get("@timestamp"))
             where = f"{row.get('@log', '?')}/{row.get('@logStream', '?')} @ {row.get('@timestamp', '?')}"
-            doc = self._accept(message, ts, where, sel)
+            doc = self._accept(message, ts, where, sel, row.get("@logStream"))
             if doc is not None:
                 if row.get("@log"):
                     doc.setdefault("@log", str(row["@log"]).split(":")[-1])

@@ -28,6 +28,7 @@ from diagnostics.analysis import (
     level_of,
     shown_field,
 )
+from diagnostics.lambda_view import InvocationFailure, LambdaView
 from diagnostics.model import iso
 from diagnostics.queries import LEVELS
 from diagnostics.triage import AlarmTriage
@@ -580,3 +581,123 @@ def render_sources(diag: Any, roles: Iterable[str] | None = None) -> str:
 def broken_emf(diag: Any) -> list[str]:
     """One line per EMF document that failed to parse (their values are missing from every alarm)."""
     return [f"{sk.where}: {sk.detail}" for sk in diag.skipped() if sk.kind == "malformed-emf"]
+
+
+# --- the Lambda platform's view ---------------------------------------------------------------------
+
+
+def _counts_text(view: LambdaView) -> str:
+    return ", ".join(f"{cause} {n:,}" for cause, n in view.counts.items())
+
+
+def _in_flight_text(f: InvocationFailure) -> str:
+    """``m2 (cid cid-m2, sqs, 1,594 ms)``, one record after another."""
+    out = []
+    for r in f.in_flight:
+        bits = [f"cid {r['correlation_id']}" if r.get("correlation_id") else None, r.get("batch_kind")]
+        if isinstance(r.get("running_ms"), int | float):
+            bits.append(f"running {fmt(r['running_ms'], 'Milliseconds')}")
+        said = ", ".join(str(b) for b in bits if b)
+        out.append(f"{r.get('record_id', '?')}" + (f" ({said})" if said else ""))
+    return "; ".join(out)
+
+
+def _line_text(x: dict[str, Any]) -> str:
+    """One of an invocation's last lines: time, level, message and the record it names (masked)."""
+    ts = str(x.get(LOG_FIELDS.timestamp, "-"))
+    stamp = ts[11:23] if len(ts) >= 23 else ts
+    record = next((f" {k}={x[k]}" for k in ("message_id", "sequence_number", "record_id") if x.get(k)), "")
+    message = redact_text(str(x.get(LOG_FIELDS.message, "")))
+    return f"{stamp} {x.get(LOG_FIELDS.level, '-')!s:<7} {message}{record}"
+
+
+def render_invocation_failures(view: LambdaView, *, max_rows: int = 20, max_lines: int = 5) -> str:
+    """The invocations the platform ended, one block each: cause, function and time; the request id,
+    the correlation id and the records in flight (for copying); what the platform said; last lines."""
+    out = [section(f"Lambda invocation failures: {view.total:,}")]
+    if view.total:
+        out.append(para("  ", _counts_text(view)))
+    if not view.failures:
+        out.append(para("  ", "(none: no timeout, out-of-memory kill, failed init or runtime exit)"))
+    shown_ = view.failures[-max_rows:]
+    for f in shown_:
+        out.append(
+            para("  ", f"{clock(f.time, millis=True)}  {f.cause.upper()}  {f.function or '-'}", indent=6)
+        )
+        out.append(f"      request id:     {f.request_id}")
+        out.append(f"      correlation id: {f.correlation_id or '- (no observe line of this request id)'}")
+        if f.in_flight:
+            out.append(para(f"      in flight ({f.in_flight_from}): ", _in_flight_text(f), indent=8))
+        else:
+            out.append("      in flight:      unknown (no watchdog line, no record named in its lines)")
+        out.append(para("      ", f.detail, indent=8))
+        for e in f.evidence:
+            out.append(para("        · ", e, indent=10))
+        if f.last_lines:
+            more = f" of {f.line_count:,}" if f.line_count > len(f.last_lines[-max_lines:]) else ""
+            out.append(f"      last {len(f.last_lines[-max_lines:])}{more} line(s):")
+            out += ["        " + clip(_line_text(x), max(20, width() - 8)) for x in f.last_lines[-max_lines:]]
+    hidden = view.not_detailed + len(view.failures) - len(shown_)
+    if hidden:
+        out.append(f"  ... and {hidden:,} earlier failure(s) counted above, not shown (--max-invocations)")
+    if view.unreported:
+        out.append(
+            para("  note: ", f"{view.unreported:,} invocation(s) started with no REPORT line in the window "
+                 "(still running at its end, or their lines were lost)")
+        )  # fmt: skip
+    return "\n".join(out)
+
+
+def _share(n: int, total: int) -> str:
+    return f"{n / total:.1%}" if total else "-"
+
+
+def render_lambda(view: LambdaView) -> str:
+    """The REPORT telemetry per function and memory size, with the memory recommendation."""
+    out = [heading(f"Lambda telemetry: {view.reports:,} REPORT line(s), {len(view.telemetry)} function(s)")]
+    if not view.telemetry:
+        out.append("  (no REPORT line in the window: are the function's log groups or files read?)")
+    ms = "Milliseconds"
+    for t in view.telemetry:
+        size = f"{t.memory_mb:,} MB" if t.memory_mb else "? MB"
+        out.append(section(f"{t.function} at {size}"))
+        failed = ", ".join(f"{c} {n}" for c, n in t.failures.items())
+        out.append(
+            para("  invocations:  ", f"{t.invocations:,}" + (f" ({failed})" if failed else ""), indent=16)
+        )
+        out.append(
+            para("  cold starts:  ", f"{_share(t.cold_starts, t.invocations)} ({t.cold_starts:,}); init p50 "
+                 f"{fmt(t.init_p50_ms, ms)}, p99 {fmt(t.init_p99_ms, ms)}", indent=16)
+        )  # fmt: skip
+        out.append(
+            para(
+                "  duration:     ",
+                f"p50 {fmt(t.duration_p50_ms, ms)}, p99 {fmt(t.duration_p99_ms, ms)}",
+                indent=16,
+            )
+        )
+        out.append(
+            para("  billed:       ", f"{fmt(t.billed_ms_total, ms)} in all (p50 {fmt(t.billed_p50_ms, ms)}, "
+                 f"p99 {fmt(t.billed_p99_ms, ms)}); {t.gb_seconds:,.1f} GB-s", indent=16)
+        )  # fmt: skip
+        out.append(
+            para("  max memory:   ", f"p50 {fmt(t.max_memory_p50_mb)} MB, p99 {fmt(t.max_memory_p99_mb)} MB, "
+                 f"max {fmt(t.max_memory_mb)} MB of {size}", indent=16)
+        )  # fmt: skip
+        r = t.recommendation
+        if r is not None:
+            if r.memory_mb == r.current_mb:
+                verdict = f"keep {r.current_mb:,} MB"
+            else:
+                delta = r.difference_gb_seconds
+                pct = f" ({delta / r.gb_seconds_now:+.0%})" if r.gb_seconds_now else ""
+                verdict = f"{r.memory_mb:,} MB: {delta:+,.1f} GB-s{pct} over the window"
+            out.append(para("  memory:       ", f"{verdict}; {r.reason}", indent=16))
+    out.append("")
+    out.append(
+        para("  ", "Cold starts are the REPORTs with Init Duration (an init after a crash or timeout has "
+             "none: it is counted in Duration). The memory rule: the smallest standard size holding "
+             "p99 Max Memory Used + 20 %, one size up after an out-of-memory kill; the cost assumes "
+             "the same billed durations at the new size.")
+    )  # fmt: skip
+    return "\n".join(out)

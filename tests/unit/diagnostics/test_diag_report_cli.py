@@ -238,7 +238,8 @@ def test_the_other_commands(files: dict[str, Path], capsys: Any) -> None:
     code, out, _ = _run(capsys, "anomalies", "--logs", str(files["logs"]))
     assert code == 0 and "Input anomalies: 0" in out
     code, out, err = _run(capsys, "failures", "--json", *_sources(files))
-    assert json.loads(out)[0]["error_type"] == "ConnectionError"  # stdout: the JSON alone
+    got = json.loads(out)  # stdout: the JSON alone
+    assert got["groups"][0]["error_type"] == "ConnectionError" and got["invocations"] == []
     assert "logs: file" in err and "Sources" in err  # what was read: on stderr
     code, out, err = _run(capsys, "dlq", "--json", "--dlq-file", str(files["dlq"]))
     assert json.loads(out)["count"] == 2 and "logs not read: pass --logs PATH" in err

@@ -53,9 +53,11 @@ def test_parse_line_takes_the_json_object_and_names_what_it_could_not_read() -> 
     prefixed = '2026-11-26T04:00:00.000Z\t8f0e\tINFO\t{"message": "x", "level": "info"}'
     assert parse_line(prefixed).doc == {"message": "x", "level": "info"}
     assert parse_line(prefixed.encode()).doc == {"message": "x", "level": "info"}
+    start = parse_line("START RequestId: 8f0e Version: $LATEST")  # diagnostics.platform reads these
+    assert start.kind == "platform"
+    assert start.doc == {"@platform": {"type": "start", "request_id": "8f0e", "version": "$LATEST"}}
     for text, kind in (
-        ("START RequestId: 8f0e Version: $LATEST", "platform"),
-        ("REPORT RequestId: 8f0e Duration: 3 ms", "platform"),
+        ("EXTENSION Name: x State: Ready Events: [INVOKE]", "platform"),  # the platform's, nothing kept
         ("", "blank"),
         ("[1, 2]", "not-json"),
         ("plain text", "not-json"),
