@@ -80,6 +80,27 @@ def shown_field(key: str, value: Any) -> Any:
     return redact_value({key: value})[key]
 
 
+#: Loggers of the libraries a handler uses, whose routine lines (below warning) a reader skips.
+LIBRARY_LOGGERS = ("botocore", "boto3", "urllib3", "httpx", "httpcore", "aiohttp", "s3transfer", "asyncio")
+#: A request log line as httpx writes it, whoever writes it: ``HTTP Request: GET URL "HTTP/1.1 200 OK"``.
+HTTP_REQUEST_LINE = re.compile(r"^HTTP Request: \S+ \S+ \"HTTP/[\d.]+ (\d{3})")
+
+
+def routine_line(x: dict[str, Any]) -> bool:
+    """Routine below warning: a library's line (credentials found, endpoints, HTTP requests that
+    succeeded), or a request log line of any logger whose answer was 1xx-3xx. Failed requests stay."""
+    if level_of(x) >= 30:
+        return False
+    message = str(x.get("message") or "")
+    request = HTTP_REQUEST_LINE.match(message)
+    if request is not None:
+        return request.group(1).startswith(("1", "2", "3"))
+    if not str(x.get("logger") or "").startswith(LIBRARY_LOGGERS):
+        return False
+    status = re.search(r"HTTP/[\d.]+ (\d{3})", message)
+    return status is None or status.group(1).startswith(("1", "2", "3"))
+
+
 # --- invocations -------------------------------------------------------------------------------------
 
 

@@ -38,7 +38,7 @@ from datetime import datetime
 from typing import Any
 
 from diagnostics.alarms import statistic
-from diagnostics.analysis import shown_field
+from diagnostics.analysis import routine_line, shown_field
 from diagnostics.model import doc_time
 from diagnostics.platform import body, is_platform, is_runtime_error
 from diagnostics.queries import is_emf, level_of
@@ -105,6 +105,7 @@ class InvocationFailure:
     evidence: list[str] = field(default_factory=list)  # the platform's (and observe's) words for it
     last_lines: list[dict[str, Any]] = field(default_factory=list)  # masked, oldest first
     line_count: int = 0  # observe's lines of the request id (last_lines holds the last of them)
+    routine_lines: int = 0  # of those, libraries' routine lines left out of last_lines
 
 
 @dataclass
@@ -559,7 +560,8 @@ def _record_of(line: dict[str, Any]) -> str | None:
 
 def enrich(failures: Sequence[InvocationFailure], lines: Iterable[dict[str, Any]]) -> None:
     """Join each failure with observe's lines of its request id (in time order): the last
-    :data:`LAST_LINES` (masked), the correlation id, the records in flight, the function."""
+    :data:`LAST_LINES` (masked; libraries' routine lines below warning left out and counted), the
+    correlation id, the records in flight, the function."""
     by_rid = {f.request_id: f for f in failures}
     kept: dict[str, deque[dict[str, Any]]] = {rid: deque(maxlen=LAST_LINES) for rid in by_rid}
     watchdog: dict[str, dict[str, Any]] = {}
@@ -574,7 +576,10 @@ def enrich(failures: Sequence[InvocationFailure], lines: Iterable[dict[str, Any]
         rid = str(rid)
         f = by_rid[rid]
         f.line_count += 1
-        kept[rid].append(line)
+        if routine_line(line):
+            f.routine_lines += 1  # a library's "found credentials", an HTTP 200: not what it was doing
+        else:
+            kept[rid].append(line)
         message = line.get(LOG_FIELDS.message)
         cid = line.get(LOG_FIELDS.correlation_id)
         if cid and rid not in first_cid:

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 #: Bucket sizes for the activity charts (seconds); the smallest giving at most 60 buckets is used.
 BUCKETS = (1, 5, 10, 30, 60, 300, 900, 3600, 21600, 86400)
 #: Loggers of libraries whose lines below warning are folded away in the report's traces.
-LIBRARY_LOGGERS = ("botocore", "boto3", "urllib3", "httpx", "httpcore", "aiohttp", "s3transfer", "asyncio")
+LIBRARY_LOGGERS = analysis.LIBRARY_LOGGERS
 #: How many alarms get their own section (firing first).
 MAX_ALARM_SECTIONS = 6
 RED, AMBER, GREEN, GREY = "#b00020", "#b26a00", "#2e7d32", "#6b6b6b"
@@ -523,23 +523,7 @@ def _triage_html(t: AlarmTriage, known: set[str], chart: str | None) -> str:
     return "".join(parts)
 
 
-#: A request log line as httpx writes it, whoever writes it: ``HTTP Request: GET URL "HTTP/1.1 200 OK"``.
-HTTP_REQUEST_LINE = re.compile(r"^HTTP Request: \S+ \S+ \"HTTP/[\d.]+ (\d{3})")
-
-
-def _library_noise(x: dict[str, Any]) -> bool:
-    """Routine below warning: a library's line (credentials found, endpoints, HTTP requests that
-    succeeded), or a request log line of any logger whose answer was 1xx-3xx. Failed requests stay."""
-    if analysis.level_of(x) >= 30:
-        return False
-    message = str(x.get("message") or "")
-    request = HTTP_REQUEST_LINE.match(message)
-    if request is not None:
-        return request.group(1).startswith(("1", "2", "3"))
-    if not str(x.get("logger") or "").startswith(LIBRARY_LOGGERS):
-        return False
-    status = re.search(r"HTTP/[\d.]+ (\d{3})", message)
-    return status is None or status.group(1).startswith(("1", "2", "3"))
+_library_noise = analysis.routine_line
 
 
 def _trace_html(tr: analysis.Trace, max_lines: int) -> str:

@@ -590,16 +590,16 @@ def _counts_text(view: LambdaView) -> str:
     return ", ".join(f"{cause} {n:,}" for cause, n in view.counts.items())
 
 
-def _in_flight_text(f: InvocationFailure) -> str:
-    """``m2 (cid cid-m2, sqs, 1,594 ms)``, one record after another."""
+def _in_flight_lines(f: InvocationFailure) -> list[str]:
+    """One line per record in flight: its id, then its correlation id, kind and time running."""
     out = []
     for r in f.in_flight:
         bits = [f"cid {r['correlation_id']}" if r.get("correlation_id") else None, r.get("batch_kind")]
         if isinstance(r.get("running_ms"), int | float):
             bits.append(f"running {fmt(r['running_ms'], 'Milliseconds')}")
         said = ", ".join(str(b) for b in bits if b)
-        out.append(f"{r.get('record_id', '?')}" + (f" ({said})" if said else ""))
-    return "; ".join(out)
+        out.append(para("        ", f"{r.get('record_id', '?')}" + (f"  {said}" if said else ""), indent=10))
+    return out
 
 
 def _line_text(x: dict[str, Any]) -> str:
@@ -627,15 +627,19 @@ def render_invocation_failures(view: LambdaView, *, max_rows: int = 20, max_line
         out.append(f"      request id:     {f.request_id}")
         out.append(f"      correlation id: {f.correlation_id or '- (no observe line of this request id)'}")
         if f.in_flight:
-            out.append(para(f"      in flight ({f.in_flight_from}): ", _in_flight_text(f), indent=8))
+            source = "the watchdog's line" if f.in_flight_from == "watchdog" else f"its {f.in_flight_from}"
+            out.append(f"      in flight ({len(f.in_flight)}, from {source}):")
+            out += _in_flight_lines(f)
         else:
             out.append("      in flight:      unknown (no watchdog line, no record named in its lines)")
         out.append(para("      ", f.detail, indent=8))
         for e in f.evidence:
             out.append(para("        · ", e, indent=10))
         if f.last_lines:
-            more = f" of {f.line_count:,}" if f.line_count > len(f.last_lines[-max_lines:]) else ""
-            out.append(f"      last {len(f.last_lines[-max_lines:])}{more} line(s):")
+            n = len(f.last_lines[-max_lines:])
+            more = f" of {f.line_count:,}" if f.line_count > n else ""
+            routine = f", {f.routine_lines:,} routine library line(s) left out" if f.routine_lines else ""
+            out.append(f"      last {n}{more} line(s){routine}:")
             out += ["        " + clip(_line_text(x), max(20, width() - 8)) for x in f.last_lines[-max_lines:]]
     hidden = view.not_detailed + len(view.failures) - len(shown_)
     if hidden:

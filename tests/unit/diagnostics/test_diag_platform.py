@@ -414,7 +414,7 @@ def test_failures_and_lambda_commands(tmp_path: Path, capsys: Any, monkeypatch: 
     assert (
         "TIMEOUT" in block
         and "correlation id: cid-a" in block
-        and "in flight (watchdog): m2 (cid cid-m2" in block
+        and "in flight (1, from the watchdog's line):\n        m2  cid cid-m2, sqs, running 2,400 ms" in block
     )
     assert "Failures: 1 in 1 group(s)" in out, "the handler's error, grouped as before"
     over = [ln for ln in out.splitlines() if len(ln) > 80 and " " in ln.strip()]
