@@ -4,7 +4,8 @@ For every pipeline of the project's configuration and every environment it write
 ``<pipeline>.<environment>.dashboard.json`` (a CloudWatch dashboard body) and
 ``<pipeline>.<environment>.alarms.json`` (the alarm specs the ``observability`` module reads): one
 file per environment because alarms may be tuned or switched off per environment, and the
-dashboard draws the thresholds that apply there. ``${region}`` and ``${namespace}`` stay
+dashboard draws the thresholds that apply there. ``${region}``, ``${namespace}`` and
+``${resource_prefix}`` (what comes before a deployed function's or queue's name) stay
 placeholders that Terraform fills in. ``observe.json`` beside them tells Terraform the rest: the
 namespace, the files per environment and pipeline, and the e-mail endpoints per severity.
 """
@@ -46,6 +47,12 @@ def manifest(config: ProjectConfig) -> dict[str, Any]:
         "source": list(config.files),
         "namespace": config.effective_namespace,
         "pipelines": {name: list(p.services) for name, p in config.pipelines.items()},
+        # per pipeline and service, the function the dashboards draw: its name without the
+        # deployment's prefix and the timeout Terraform deploys (the Duration widget's line)
+        "functions": {
+            name: {s: {"name": f.name, "timeout": f.timeout} for s, f in p.functions.items()}
+            for name, p in config.pipelines.items()
+        },
         "environments": {
             env: {
                 "files": {

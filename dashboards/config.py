@@ -9,22 +9,26 @@ decides which SNS topic is notified.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Literal, NamedTuple
 
 from observe import project
 from observe.catalogue import STANDARD
-from observe.project import SEVERITIES, ConfigFileError, ProjectConfig
+from observe.project import SEVERITIES, ConfigFileError, FunctionConfig, ProjectConfig, QueueConfig
 
 Severity = Literal["critical", "warning", "info"]
 __all__ = ["SEVERITIES", "AlarmChoice", "PipelineSpec", "load", "specs"]
 
 
 class AlarmChoice(NamedTuple):
-    """One opted-in alarm: a declared metric (or ``ErrorRate``), its threshold and severity."""
+    """One opted-in alarm: a declared metric, ``ErrorRate`` or an AWS metric (``AWS/SQS/...``), its
+    threshold and severity. ``threshold`` is None where it is derived per target (the queue age:
+    each queue's visibility timeout)."""
 
     metric: str
-    threshold: float
+    threshold: float | None
     severity: Severity
     statistic: str = "Sum"
     comparison: str = "GreaterThanOrEqualToThreshold"
@@ -48,6 +52,10 @@ class PipelineSpec(NamedTuple):
     groups: tuple[str, ...]
     emitters: dict[str, tuple[str, ...]]
     alarms: tuple[AlarmChoice, ...]
+    #: the functions whose ``AWS/Lambda`` metrics are drawn, by service (``[pipelines.NAME.functions]``)
+    functions: Mapping[str, FunctionConfig] = MappingProxyType({})
+    #: the task and dead-letter queues whose ``AWS/SQS`` metrics are drawn, by name
+    queues: Mapping[str, QueueConfig] = MappingProxyType({})
 
 
 def load(path: str | Path | None = None) -> ProjectConfig:
@@ -101,5 +109,7 @@ def specs(config: ProjectConfig, environment: str) -> dict[str, PipelineSpec]:
             groups=tuple(groups),
             emitters=dict(pipe.emitters),
             alarms=tuple(alarms),
+            functions=dict(pipe.functions),
+            queues=dict(pipe.queues),
         )
     return out

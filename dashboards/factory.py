@@ -15,6 +15,9 @@ from observe import catalogue
 
 NAMESPACE = "${namespace}"
 ENVIRONMENT = "${environment}"
+#: What comes before a function's or a queue's name where it is deployed (``<project>-<env>-``);
+#: Terraform fills it in, so the generated JSON names no deployment.
+RESOURCE_PREFIX = "${resource_prefix}"
 #: observe's own per-invocation metrics the error rate is made of.
 ERRORS, DURATION = "Errors", "Duration"
 #: The metric-math pseudo-metric alarms and widgets use for the error rate.
@@ -24,10 +27,57 @@ EXPRESSION_UNITS = {"rate": "Percent"}
 
 
 def unit_of(name: str) -> str:
-    """The unit of a catalogued metric, or of the error rate (``Percent``)."""
+    """The unit of a catalogued metric, of an AWS one (``AWS/SQS/...``) or of the error rate (``Percent``)."""
     if name == ERROR_RATE:
         return "Percent"
+    if name in catalogue.AWS_METRICS:
+        return catalogue.AWS_METRICS[name].unit
     return catalogue.get(name).unit
+
+
+def aws_metric(
+    namespace: str,
+    name: str,
+    resource: str,
+    *,
+    stat: str,
+    label: str,
+    right: bool = False,
+) -> list[Any]:
+    """A dashboard metric array for an AWS metric of one deployed function or queue.
+
+    ``resource`` is the name without the deployment's prefix; the row's dimension value is
+    ``${resource_prefix}<resource>``.
+    """
+    if (namespace, name) not in catalogue.AWS_UNITS:
+        raise ValueError(
+            f"{namespace} {name} is not an AWS metric the dashboards know (observe.catalogue.AWS_METRICS)"
+        )
+    dimension = "FunctionName" if namespace == "AWS/Lambda" else "QueueName"
+    options: dict[str, Any] = {"stat": stat, "label": label}
+    if right:
+        options["yAxis"] = "right"
+    return [namespace, name, dimension, RESOURCE_PREFIX + resource, options]
+
+
+def aws_alarm_metric(key: str, resource: str, stat: str, period: int) -> dict[str, Any]:
+    """The metric part of an alarm spec on an AWS metric of one deployed function or queue."""
+    aws = catalogue.AWS_METRICS[key]
+    spec: dict[str, Any] = {
+        "metric_name": aws.name,
+        "namespace": aws.namespace,
+        "dimensions": {aws.dimension: RESOURCE_PREFIX + resource},
+        "period": period,
+    }
+    spec.update(_statistic(stat))
+    return spec
+
+
+def _statistic(stat: str) -> dict[str, str]:
+    """``statistic`` or ``extended_statistic`` (percentiles, trimmed means), as the alarm API takes it."""
+    if stat.startswith("p") or stat.startswith("tm"):
+        return {"extended_statistic": stat}
+    return {"statistic": stat}
 
 
 def dims(pipeline: str, service: str, **extra: str) -> dict[str, str]:
@@ -108,10 +158,7 @@ def alarm_metric(name: str, pipeline: str, service: str, stat: str, period: int)
         "dimensions": dims(pipeline, service),
         "period": period,
     }
-    if stat.startswith("p") or stat.startswith("tm"):
-        spec["extended_statistic"] = stat
-    else:
-        spec["statistic"] = stat
+    spec.update(_statistic(stat))
     return spec
 
 

@@ -10,9 +10,10 @@ Every widget keeps one unit per axis (a second unit, a percentage, goes on the r
 the thresholds of the alarms on what it shows once each, on the axis of their metric, and starts
 count axes at zero. :func:`validate` checks all of it; the build refuses a dashboard it rejects.
 
-More widgets (AWS/Lambda, AWS/SQS ...) join through :data:`WIDGETS` (functions of a
-:class:`PipelineSpec` giving widgets, placed after the pipeline's own), more alarms through
-:data:`ALARMS`.
+The AWS metrics of the functions and queues a pipeline declares (``AWS/Lambda``, ``AWS/SQS``:
+what EMF cannot see) come from :mod:`dashboards.aws`, after the alarmed metrics. More widgets
+join through :data:`WIDGETS` (functions of a :class:`PipelineSpec` giving widgets, placed after
+the pipeline's own), more alarms through :data:`ALARMS`.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from dashboards import factory
+from dashboards import aws, factory
 from dashboards.config import AlarmChoice, PipelineSpec
 from observe import catalogue
 from observe.catalogue import LOG_FIELDS
@@ -63,7 +64,7 @@ def _services_for(spec: PipelineSpec, metric: str) -> tuple[str, ...]:
         ) from None
 
 
-def _axis(unit: str) -> str:
+def axis(unit: str) -> str:
     return AXIS_LABELS.get(unit, unit)
 
 
@@ -75,7 +76,8 @@ def _annotations(
     for a in spec.alarms:
         if a.metric not in metrics or not set(services) & set(_services_for(spec, a.metric)):
             continue
-        unit = _axis(factory.unit_of(a.metric))
+        assert a.threshold is not None  # only an AWS metric's may be derived
+        unit = axis(factory.unit_of(a.metric))
         ann: dict[str, Any] = {
             "label": f"{a.severity}: {a.metric} {OPERATORS[a.comparison]} {a.threshold:g} {unit}",
             "value": a.threshold,
@@ -112,7 +114,7 @@ def max_title(width: int) -> int:
     return int(width * 5.5)
 
 
-def _widget(
+def widget(
     name: str,
     metrics: list[Any],
     *,
@@ -125,11 +127,11 @@ def _widget(
     stacked: bool = False,
 ) -> dict[str, Any]:
     """A time-series widget: ``left`` (and ``right``): the units of its axes, labelled; counts from zero."""
-    y_axis: dict[str, Any] = {"left": {"label": _axis(left), "showUnits": False}}
+    y_axis: dict[str, Any] = {"left": {"label": axis(left), "showUnits": False}}
     if left in ("Count", "Percent", "Milliseconds", "Megabytes"):
         y_axis["left"]["min"] = 0
     if right is not None:
-        y_axis["right"] = {"label": _axis(right), "showUnits": False, "min": 0}
+        y_axis["right"] = {"label": axis(right), "showUnits": False, "min": 0}
     props: dict[str, Any] = {
         "title": title(name, width),
         "view": "timeSeries",
@@ -170,7 +172,7 @@ def _alarm_status(spec: PipelineSpec) -> dict[str, Any]:
 
 def _error_rate(spec: PipelineSpec) -> dict[str, Any]:
     rows = [r for i, s in enumerate(spec.services) for r in factory.error_rate_rows(spec.name, s, i)]
-    return _widget(
+    return widget(
         "error rate per service (%)",
         rows,
         left="Percent",
@@ -179,14 +181,29 @@ def _error_rate(spec: PipelineSpec) -> dict[str, Any]:
 
 
 def _dlq_depth(spec: PipelineSpec) -> dict[str, Any]:
-    """Messages waiting in the pipeline's dead-letter queues: AWS/SQS queues whose names hold ``dlq``
-    and the pipeline's name (as the ingestion_pipeline module names them)."""
+    """Messages waiting in the pipeline's dead-letter queues: the ones it declares, with the alarm's
+    threshold; else AWS/SQS queues whose names hold ``dlq`` and the pipeline's name."""
+    rows = aws.dlq_rows(spec)
+    if rows:
+        anns = [
+            a
+            for q in spec.queues.values()
+            if q.is_dlq
+            for a in aws.threshold_lines(spec, [aws.VISIBLE], q.name)
+        ]
+        return widget(
+            "dead-letter queues: messages waiting",
+            rows,
+            left="Count",
+            stat="Maximum",
+            annotations=aws.unique(anns),
+        )
     # unquoted values match words of the queue name (partial match); quoted ones would need it whole
     query = (
         '{"AWS/SQS","QueueName"} MetricName="ApproximateNumberOfMessagesVisible" '
         f"QueueName={DLQ_TERM} QueueName={spec.name}"
     )
-    return _widget(
+    return widget(
         "dead-letter queues: messages waiting",
         [[{"expression": f"SEARCH('{query}', 'Maximum', 300)", "label": "", "id": "dlq"}]],
         left="Count",
@@ -204,7 +221,7 @@ def _counts(spec: PipelineSpec, group: str) -> dict[str, Any] | None:
                 factory.metric(d.name, spec.name, s, label=f"{d.name} ({s})")
                 for s in _services_for(spec, d.name)
             ]
-    return _widget(f"{group}: counts", rows, left="Count") if rows else None
+    return widget(f"{group}: counts", rows, left="Count") if rows else None
 
 
 def _alarmed(spec: PipelineSpec) -> list[dict[str, Any]]:
@@ -214,6 +231,7 @@ def _alarmed(spec: PipelineSpec) -> list[dict[str, Any]]:
     for a in spec.alarms:
         if (
             a.metric == factory.ERROR_RATE
+            or a.metric in catalogue.AWS_METRICS  # drawn by dashboards.aws, per function and queue
             or a.metric in seen
             or catalogue.get(a.metric).group == "invocation"
             or factory.unit_of(a.metric) != "Count"  # levels are drawn, thresholds and all, with their group
@@ -224,8 +242,8 @@ def _alarmed(spec: PipelineSpec) -> list[dict[str, Any]]:
         services = list(_services_for(spec, a.metric))
         rows = [factory.metric(a.metric, spec.name, s, stat=a.statistic, label=s) for s in services]
         out.append(
-            _widget(
-                f"{a.metric} ({_axis(unit)})",
+            widget(
+                f"{a.metric} ({axis(unit)})",
                 rows,
                 left=unit,
                 annotations=_annotations(spec, [a.metric], services),
@@ -243,7 +261,7 @@ def _invocation_widgets(spec: PipelineSpec, service: str) -> list[dict[str, Any]
     for d in members:
         if d.unit == "Milliseconds":
             out.append(
-                _widget(
+                widget(
                     f"{service}: {d.name.lower()} (ms)",
                     [
                         m(d.name, p, service, stat="p50", label="p50"),
@@ -259,7 +277,7 @@ def _invocation_widgets(spec: PipelineSpec, service: str) -> list[dict[str, Any]
             continue
         breakdown = d.dimensions[0]
         out.append(
-            _widget(
+            widget(
                 f"{service}: {d.name.lower()} by {breakdown.replace('_', ' ')}",
                 [m(d.name, p, service, label="all"), [factory.search(d.name, p, breakdown, service=service)]],
                 left="Count",
@@ -271,13 +289,13 @@ def _invocation_widgets(spec: PipelineSpec, service: str) -> list[dict[str, Any]
         units = list(dict.fromkeys(d.unit for d in sizes))
         left, right = units[0], (units[1] if len(units) > 1 else None)
         rows = [
-            m(d.name, p, service, right=d.unit == right, label=f"{d.name} ({_axis(d.unit)})") for d in sizes
+            m(d.name, p, service, right=d.unit == right, label=f"{d.name} ({axis(d.unit)})") for d in sizes
         ]
         anns = _annotations(spec, [d.name for d in sizes if d.unit == left], [service])
         anns += _annotations(spec, [d.name for d in sizes if d.unit == right], [service], right=True)
         out.append(
-            _widget(
-                f"{service}: memory ({' and '.join(_axis(u) for u in units)})",
+            widget(
+                f"{service}: memory ({' and '.join(axis(u) for u in units)})",
                 rows,
                 left=left,
                 right=right,
@@ -288,7 +306,7 @@ def _invocation_widgets(spec: PipelineSpec, service: str) -> list[dict[str, Any]
     others = [d for d in members if d.unit == "Count" and not d.dimensions]
     if others:
         out.append(
-            _widget(
+            widget(
                 fit(
                     WIDTH,
                     f"{service}: {', '.join(human(d.name) for d in others)}",
@@ -317,8 +335,8 @@ def _group_widgets(spec: PipelineSpec, group: str) -> list[dict[str, Any]]:
             for s in _services_for(spec, d.name)
         ]
         widgets.append(
-            _widget(
-                f"{group}: {', '.join(d.name for d in defs)} ({_axis(unit)})",
+            widget(
+                f"{group}: {', '.join(d.name for d in defs)} ({axis(unit)})",
                 rows,
                 left=unit,
                 annotations=_annotations(spec, [d.name for d in defs], list(spec.services)),
@@ -329,7 +347,7 @@ def _group_widgets(spec: PipelineSpec, group: str) -> list[dict[str, Any]]:
         for breakdown in d.dimensions:
             for s in _services_for(spec, d.name):
                 widgets.append(
-                    _widget(
+                    widget(
                         fit(WIDTH, f"{s}: {d.name} by {breakdown}", f"{d.name} by {breakdown}"),
                         [[factory.search(d.name, spec.name, breakdown, service=s)]],
                         left=d.unit,
@@ -415,7 +433,7 @@ def build_dashboard(spec: PipelineSpec) -> dict[str, Any]:
     first += counts[:1]
     widgets, y = _layout(first, status["height"])
     placed = [status, *widgets]
-    rest: list[dict[str, Any]] = [*counts[1:], *_alarmed(spec)]
+    rest: list[dict[str, Any]] = [*counts[1:], *_alarmed(spec), *aws.widgets(spec)]
     for service in spec.services:
         rest += _invocation_widgets(spec, service)
     for group in groups:
@@ -448,7 +466,7 @@ def _row_unit(row: list[Any]) -> tuple[str | None, str, bool]:
         m = _SEARCH.search(expr)
         if m:
             name = re.search(r'MetricName="([^"]+)"', m.group(2))
-            if name and name.group(1) in catalogue.CATALOGUE:
+            if '"AWS/' not in m.group(1) and name and name.group(1) in catalogue.CATALOGUE:
                 return catalogue.get(name.group(1)).unit, axis, True
             if '"AWS/SQS"' in m.group(1):
                 return "Count", axis, True
@@ -456,6 +474,8 @@ def _row_unit(row: list[Any]) -> tuple[str | None, str, bool]:
         ident = str(row[0].get("id", ""))
         unit = next((u for prefix, u in factory.EXPRESSION_UNITS.items() if ident.startswith(prefix)), None)
         return unit, row[0].get("yAxis", "left"), row[0].get("visible", True)
+    if str(row[0]).startswith("AWS/"):
+        return catalogue.AWS_UNITS.get((row[0], row[1])), axis, visible
     return (catalogue.get(row[1]).unit if row[1] in catalogue.CATALOGUE else None), axis, visible
 
 
@@ -535,24 +555,30 @@ def build_alarms(spec: PipelineSpec) -> list[dict[str, Any]]:
     """The alarm specs of one pipeline (the JSON terraform's observability module reads)."""
     alarms = []
     for a in spec.alarms:
+        if a.metric in catalogue.AWS_METRICS:
+            continue
         for service in _services_for(spec, a.metric):
             alarms.append(_alarm(spec, a, service))
+    alarms += aws.alarms(spec)
     for extra in ALARMS:
         alarms += extra(spec)
     return alarms
 
 
-def _alarm(spec: PipelineSpec, a: AlarmChoice, service: str) -> dict[str, Any]:
-    name = f"{service}-{a.metric}-${{environment}}"  # service names already carry the pipeline
-    base: dict[str, Any] = {
+def alarm_spec(
+    spec: PipelineSpec, a: AlarmChoice, *, name: str, watched: str, service: str, value: float
+) -> dict[str, Any]:
+    """The parts of an alarm spec every alarm has: its name, the sentence on-call reads, the rule,
+    and what diagnostics needs to find its logs (``pipeline``, ``service``, ``metric``)."""
+    return {
         "name": name,
         "description": (
-            f"{a.severity}: {a.metric} of {service} {OPERATORS[a.comparison]} {a.threshold:g} "
+            f"{a.severity}: {watched} {OPERATORS[a.comparison]} {value:g} "
             f"({a.statistic} over {a.period}s, {a.datapoints_to_alarm} of {a.evaluation_periods}). "
             f"Triage: observe diag alarm {name}."
         ),
         "severity": a.severity,
-        "threshold": a.threshold,
+        "threshold": value,
         "comparison_operator": a.comparison,
         "evaluation_periods": a.evaluation_periods,
         "datapoints_to_alarm": a.datapoints_to_alarm,
@@ -561,6 +587,14 @@ def _alarm(spec: PipelineSpec, a: AlarmChoice, service: str) -> dict[str, Any]:
         "service": service,
         "metric": a.metric,
     }
+
+
+def _alarm(spec: PipelineSpec, a: AlarmChoice, service: str) -> dict[str, Any]:
+    name = f"{service}-{a.metric}-${{environment}}"  # service names already carry the pipeline
+    assert a.threshold is not None  # only an AWS metric's may be derived
+    base = alarm_spec(
+        spec, a, name=name, watched=f"{a.metric} of {service}", service=service, value=a.threshold
+    )
     if a.metric == factory.ERROR_RATE:
         base["metric_queries"] = factory.error_rate_queries(spec.name, service, a.period)
     else:

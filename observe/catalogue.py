@@ -222,6 +222,70 @@ def as_markdown(definitions: list[MetricDef] | None = None) -> str:
     return "\n".join(rows) + "\n"
 
 
+class AwsMetric(NamedTuple):
+    """A metric AWS publishes itself (``AWS/Lambda``, ``AWS/SQS``): what EMF cannot see.
+
+    A function that times out, runs out of memory, fails its init or is throttled writes no EMF
+    for that invocation; a queue's backlog and its dead-letter queue exist outside any handler.
+    ``key`` (``AWS/Lambda/Errors``) is how ``observe.toml`` names it in an alarm. ``target`` says
+    what it watches: ``function`` (a pipeline's ``[pipelines.NAME.functions]``), ``queue`` (a task
+    queue) or ``dlq`` (a dead-letter queue). The ``alarm_*`` fields are the recommended alarm (AWS's
+    recommended alarms for CloudWatch, adjusted for functions invoked a few times an hour);
+    ``alarm_threshold`` None means it is derived per target (docs/adopting.md, "AWS metrics") or, with
+    ``alarm_default`` false, that the team must give one.
+    """
+
+    namespace: str
+    name: str
+    unit: str
+    dimension: str
+    target: str
+    description: str
+    statistic: str
+    alarm_comparison: str
+    alarm_threshold: float | None
+    alarm_period: int
+    alarm_evaluation_periods: int
+    alarm_datapoints: int
+    alarm_severity: str
+    alarm_default: bool
+
+    @property
+    def key(self) -> str:
+        """``AWS/Lambda/Errors``: the name an alarm in ``observe.toml`` uses."""
+        return f"{self.namespace}/{self.name}"
+
+
+_AWS: tuple[AwsMetric, ...] = (
+    AwsMetric("AWS/Lambda", "Errors", "Count", "FunctionName", "function",
+              "Invocations that failed: raised, timed out, ran out of memory, failed init, exited.",
+              "Sum", ">", 0, 300, 1, 1, "warning", True),
+    AwsMetric("AWS/Lambda", "Throttles", "Count", "FunctionName", "function",
+              "Invocation requests Lambda refused for want of concurrency.",
+              "Sum", ">", 0, 300, 3, 2, "warning", True),
+    AwsMetric("AWS/Lambda", "Duration", "Milliseconds", "FunctionName", "function",
+              "Time the function ran per invocation, measured by Lambda; its alarm threshold is a "
+              "percentage of the function's timeout.",
+              "p99", ">=", 90, 300, 1, 1, "warning", True),
+    AwsMetric("AWS/Lambda", "ConcurrentExecutions", "Count", "FunctionName", "function",
+              "Instances of the function running at once.",
+              "Maximum", ">", None, 60, 10, 10, "warning", False),
+    AwsMetric("AWS/SQS", "ApproximateAgeOfOldestMessage", "Seconds", "QueueName", "queue",
+              "Age of the oldest message not yet deleted; its alarm defaults to the queue's "
+              "visibility timeout.",
+              "Maximum", ">=", None, 60, 15, 15, "warning", True),
+    AwsMetric("AWS/SQS", "ApproximateNumberOfMessagesVisible", "Count", "QueueName", "dlq",
+              "Messages waiting in a dead-letter queue: each one a task that failed every retry.",
+              "Maximum", ">", 0, 60, 1, 1, "critical", True),
+)  # fmt: skip
+
+#: The AWS metrics the dashboards draw and the alarms may watch, by ``AWS/<service>/<name>``.
+AWS_METRICS: dict[str, AwsMetric] = {m.key: m for m in _AWS}
+#: Units of the AWS metrics the widgets draw, by (namespace, name); the queue age is drawn on
+#: task queues and dead-letter queues alike.
+AWS_UNITS: dict[tuple[str, str], str] = {(m.namespace, m.name): m.unit for m in _AWS}
+
+
 class LogFields(NamedTuple):
     """The names of the fields observe writes on every log line (docs/logging.md).
 

@@ -26,7 +26,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from observe import catalogue
 from observe.catalogue import MetricDef
@@ -53,7 +53,13 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 _TOP_KEYS = ("namespace", "include", "metrics", "pipelines", "notifications", "redaction")
 _METRIC_KEYS = ("unit", "description", "dimensions", "statistic", "alarm", "group")
-_PIPELINE_KEYS = ("title", "services", "emits", "alarms")
+_PIPELINE_KEYS = ("title", "services", "emits", "alarms", "functions", "queues")
+_FUNCTION_KEYS = ("timeout", "name")
+_QUEUE_KEYS = ("consumer", "dlq", "dead_letter_of", "visibility_timeout")
+#: SQS queue names (without the deployment's prefix): letters, digits, ``-`` and ``_``, at most 80.
+_QUEUE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+#: Lambda's rule for an SQS event source: the visibility timeout at least 6x the function timeout.
+VISIBILITY_FACTOR = 6
 _ALARM_TUNABLES = (
     "threshold",
     "severity",
@@ -88,7 +94,7 @@ class AlarmConfig:
     """
 
     metric: str
-    threshold: float
+    threshold: float | None  # None: derived per target (an AWS metric's recommended alarm)
     severity: str = "warning"
     statistic: str = "Sum"
     comparison: str = "GreaterThanOrEqualToThreshold"
@@ -105,14 +111,61 @@ class AlarmConfig:
 
 
 @dataclass(frozen=True)
+class FunctionConfig:
+    """The Lambda function a service runs as: its name (without the deployment's prefix) and timeout.
+
+    The dashboards draw its ``AWS/Lambda`` metrics with the timeout as a line; Terraform reads the
+    timeout from ``observe.json`` so the deployed function and the dashboard agree.
+    """
+
+    service: str
+    name: str
+    timeout: int  # seconds
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    """An SQS queue of a pipeline (its name without the deployment's prefix).
+
+    A task queue names its ``consumer`` (a service) and may name its ``dlq``; a dead-letter queue
+    is one that some task queue names, or one that holds a function's failed asynchronous
+    invocations (``dead_letter_of``).
+    """
+
+    name: str
+    consumer: str | None = None
+    dlq: str | None = None
+    dead_letter_of: str | None = None  # set on a DLQ: the service whose failures land in it
+    visibility_timeout: int | None = None
+
+    @property
+    def is_dlq(self) -> bool:
+        return self.dead_letter_of is not None
+
+    def max_age(self, functions: Mapping[str, FunctionConfig]) -> int | None:
+        """The default threshold of its age alarm: its visibility timeout, declared or derived.
+
+        A message older than one visibility timeout has waited that long for a free consumer or
+        been received and not deleted; AWS's rule for Lambda consumers makes it 6x their timeout.
+        """
+        if self.visibility_timeout is not None:
+            return self.visibility_timeout
+        consumer = functions.get(self.consumer or "")
+        return VISIBILITY_FACTOR * consumer.timeout if consumer else None
+
+
+@dataclass(frozen=True)
 class PipelineConfig:
-    """A pipeline: its services (``SERVICE_NAME`` of each function), who emits what, its alarms."""
+    """A pipeline: its services (``SERVICE_NAME`` of each function), who emits what, its alarms,
+    and the AWS resources whose own metrics the dashboards draw (functions, queues)."""
 
     name: str
     title: str
     services: tuple[str, ...]
     emitters: Mapping[str, tuple[str, ...]]  # metric -> the services that emit it (beyond the standard)
     alarms: tuple[AlarmConfig, ...] = ()
+    functions: Mapping[str, FunctionConfig] = field(default_factory=dict)  # by service
+    queues: Mapping[str, QueueConfig] = field(default_factory=dict)  # by name; DLQs included
 
 
 @dataclass(frozen=True)
@@ -172,7 +225,7 @@ class _Problems:
             return
         import difflib
 
-        known = sorted(self.declared | set(catalogue.STANDARD))
+        known = sorted(self.declared | set(catalogue.STANDARD) | set(catalogue.AWS_METRICS))
         close = difflib.get_close_matches(metric, known, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"add [metrics.{metric}]{alternative}"
         self.add(table, f"{prefix}metric {metric!r} is not declared; {hint}")
@@ -332,8 +385,9 @@ def _parse_alarm(
         p.add(table, f'metric is missing; name a declared metric or "{ERROR_RATE}"')
         return None
     is_rate = metric == ERROR_RATE
-    definition = None if is_rate else (metrics.get(metric) or catalogue.STANDARD.get(metric))
-    if not is_rate and definition is None:
+    aws = catalogue.AWS_METRICS.get(metric)
+    definition = None if is_rate or aws else (metrics.get(metric) or catalogue.STANDARD.get(metric))
+    if not is_rate and not aws and definition is None:
         p.undeclared(table, metric, f" or use {ERROR_RATE!r}")
         return None
     settings = _check_tunables(table, raw, p, is_rate=is_rate)
@@ -341,6 +395,8 @@ def _parse_alarm(
     if is_rate:
         base["statistic"] = "rate"
         base["severity"] = "critical"
+    elif aws:
+        base.update(_aws_defaults(aws))
     else:
         assert definition is not None
         base["statistic"] = definition.statistic
@@ -369,6 +425,15 @@ def _parse_alarm(
             p.add(table, f"threshold is missing ({metric} suggests none); e.g. threshold = 1")
         return None
     alarm = AlarmConfig(metric=metric, environments=overrides, **base)
+    if metric == DURATION_VS_TIMEOUT:
+        for env in ENVIRONMENTS:
+            chosen = alarm.for_environment(env)
+            if chosen is not None and chosen.threshold is not None and not 0 < chosen.threshold <= 100:
+                p.add(
+                    table,
+                    f"threshold is a percentage of each function's timeout (0-100], got {chosen.threshold!r}",
+                )
+                return None
     for env in ENVIRONMENTS:
         chosen = alarm.for_environment(env)
         if chosen is not None and chosen.datapoints_to_alarm > chosen.evaluation_periods:
@@ -380,6 +445,168 @@ def _parse_alarm(
             )
             break
     return alarm
+
+
+#: The AWS alarm whose threshold is a percentage of each function's timeout.
+DURATION_VS_TIMEOUT = "AWS/Lambda/Duration"
+
+
+def _aws_defaults(aws: catalogue.AwsMetric) -> dict[str, Any]:
+    """The recommended alarm on an AWS metric, as :class:`AlarmConfig` settings."""
+    out: dict[str, Any] = {
+        "statistic": aws.statistic,
+        "comparison": COMPARISONS[aws.alarm_comparison],
+        "period": aws.alarm_period,
+        "evaluation_periods": aws.alarm_evaluation_periods,
+        "datapoints_to_alarm": aws.alarm_datapoints,
+        "severity": aws.alarm_severity,
+    }
+    if aws.alarm_threshold is not None or aws.alarm_default:
+        out["threshold"] = aws.alarm_threshold  # None: derived per target
+    return out
+
+
+def _positive_int(value: Any, high: int) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= high
+
+
+def _parse_functions(table: str, raw: Any, services: list[str], p: _Problems) -> dict[str, FunctionConfig]:
+    """``[pipelines.NAME.functions]``: ``service = { timeout = 120 }`` per function."""
+    out: dict[str, FunctionConfig] = {}
+    if not isinstance(raw, dict):
+        p.add(table, "must be a table: ingest-worker = { timeout = 120 } (one entry per service)")
+        return out
+    for service, entry in raw.items():
+        where = f"{table}.{service}"
+        if service not in services:
+            p.add(where, f"{service!r} is not one of this pipeline's services ({', '.join(services)})")
+            continue
+        if not isinstance(entry, dict):
+            p.add(where, "must be a table: { timeout = 120 } (seconds, as deployed)")
+            continue
+        p.unknown(where, entry, _FUNCTION_KEYS)
+        timeout = entry.get("timeout")
+        if not _positive_int(timeout, 900):
+            p.add(where, f"timeout must be the function's timeout in whole seconds (1-900), got {timeout!r}")
+            continue
+        fname = entry.get("name", service)
+        if not isinstance(fname, str) or not _SERVICE.match(fname) or len(fname) > 64:
+            p.add(
+                where,
+                f"name {fname!r}: the function's name without the deployment's prefix "
+                "(1-64 letters, digits, - or _)",
+            )
+            continue
+        out[service] = FunctionConfig(service=service, name=fname, timeout=timeout)
+    return out
+
+
+def _parse_queues(table: str, raw: Any, services: list[str], p: _Problems) -> dict[str, QueueConfig]:
+    """``[pipelines.NAME.queues.QUEUE]``: task queues (``consumer``, ``dlq``) and dead-letter queues."""
+    out: dict[str, QueueConfig] = {}
+    if not isinstance(raw, dict):
+        p.add(
+            table,
+            'must be a table of queues: [pipelines.NAME.queues.orders-tasks] consumer = "orders-worker"',
+        )
+        return out
+    named_dlqs: dict[str, str] = {}  # dlq -> the task queue that names it first
+    for qname, entry in raw.items():
+        where = f"{table}.{qname}"
+        if not _QUEUE.match(qname):
+            p.add(where, "a queue name (without the deployment's prefix) is 1-80 letters, digits, - or _")
+            continue
+        if not isinstance(entry, dict):
+            p.add(where, 'must be a table: consumer = "SERVICE", dlq = "QUEUE"')
+            continue
+        p.unknown(where, entry, _QUEUE_KEYS)
+        ok = True
+        for key in ("consumer", "dead_letter_of"):
+            value = entry.get(key)
+            if value is not None and value not in services:
+                p.add(
+                    where, f"{key} {value!r} is not one of this pipeline's services ({', '.join(services)})"
+                )
+                ok = False
+        dlq = entry.get("dlq")
+        if dlq is not None and (not isinstance(dlq, str) or not _QUEUE.match(dlq) or dlq == qname):
+            p.add(where, f"dlq {dlq!r} must name another queue (1-80 letters, digits, - or _)")
+            ok = False
+        if entry.get("dead_letter_of") is not None and (dlq is not None or entry.get("consumer") is not None):
+            p.add(where, "dead_letter_of marks a dead-letter queue: it takes no consumer or dlq")
+            ok = False
+        visibility = entry.get("visibility_timeout")
+        if visibility is not None and not _positive_int(visibility, 43_200):
+            p.add(where, f"visibility_timeout must be whole seconds (1-43200), got {visibility!r}")
+            ok = False
+        if not ok:
+            continue
+        out[qname] = QueueConfig(
+            name=qname,
+            consumer=entry.get("consumer"),
+            dlq=dlq,
+            dead_letter_of=entry.get("dead_letter_of"),
+            visibility_timeout=visibility,
+        )
+        if dlq is not None:
+            named_dlqs.setdefault(dlq, qname)
+    for dlq, source in named_dlqs.items():
+        if dlq in out:
+            p.add(f"{table}.{dlq}", f"is the dlq of {source!r} already; do not declare it again")
+            continue
+        task = out[source]
+        out[dlq] = QueueConfig(name=dlq, dead_letter_of=task.consumer or services[0])
+    return out
+
+
+def _aws_targets(functions: Mapping[str, FunctionConfig], queues: Mapping[str, QueueConfig]) -> set[str]:
+    """What a pipeline has for AWS metrics to watch: ``function``, ``queue`` (task), ``dlq``."""
+    out = {"function"} if functions else set()
+    out |= {"dlq" if q.is_dlq else "queue" for q in queues.values()}
+    return out
+
+
+def _aws_declare_hint(name: str, target: str) -> str:
+    return {
+        "function": f"[pipelines.{name}.functions] (service = {{ timeout = SECONDS }})",
+        "queue": f'a task queue, [pipelines.{name}.queues.QUEUE] with consumer = "SERVICE"',
+        "dlq": 'a dead-letter queue (dlq = "QUEUE" on a task queue, or dead_letter_of = "SERVICE")',
+    }[target]
+
+
+def _check_aws_alarms(
+    name: str,
+    alarms: list[AlarmConfig],
+    functions: Mapping[str, FunctionConfig],
+    queues: Mapping[str, QueueConfig],
+    p: _Problems,
+) -> list[AlarmConfig]:
+    """The pipeline's alarms with the recommended AWS alarms it did not list added; a task queue
+    whose age alarm has no threshold to derive is reported."""
+    targets = _aws_targets(functions, queues)
+    out = list(alarms)
+    listed = {a.metric for a in alarms}
+    for aws in catalogue.AWS_METRICS.values():
+        if aws.alarm_default and aws.target in targets and aws.key not in listed:
+            out.append(AlarmConfig(metric=aws.key, **_aws_defaults(aws)))
+    for alarm in out:
+        if alarm.metric != "AWS/SQS/ApproximateAgeOfOldestMessage":
+            continue
+        derived = [
+            e for e in ENVIRONMENTS if (c := alarm.for_environment(e)) is not None and c.threshold is None
+        ]
+        if not derived:
+            continue
+        for q in queues.values():
+            if not q.is_dlq and q.max_age(functions) is None:
+                p.add(
+                    f"pipelines.{name}.queues.{q.name}",
+                    "the age alarm's threshold defaults to the queue's visibility timeout: give "
+                    "visibility_timeout = SECONDS, declare its consumer's timeout under "
+                    f"[pipelines.{name}.functions], or set threshold in an "
+                    "AWS/SQS/ApproximateAgeOfOldestMessage alarm",
+                )
+    return out
 
 
 def _parse_pipeline(
@@ -433,10 +660,18 @@ def _parse_pipeline(
     if not isinstance(alarms_raw, list):
         p.add(table, "alarms must be an array of tables: [[pipelines.NAME.alarms]]")
         alarms_raw = []
+    functions = _parse_functions(f"{table}.functions", raw.get("functions", {}), services, p)
+    queues = _parse_queues(f"{table}.queues", raw.get("queues", {}), services, p)
+    targets = _aws_targets(functions, queues)
     alarms: list[AlarmConfig] = []
     for i, a in enumerate(alarms_raw):
         alarm = _parse_alarm(name, i, a, metrics, p)
         if alarm is None:
+            continue
+        aws = catalogue.AWS_METRICS.get(alarm.metric)
+        if aws is not None and aws.target not in targets:
+            where = f"pipelines.{name}.alarms[{i}] ({alarm.metric})"
+            p.add(where, f"it watches {_aws_declare_hint(name, aws.target)}; declare one")
             continue
         definition = metrics.get(alarm.metric) or catalogue.STANDARD.get(alarm.metric)
         if definition is not None and definition.group != "invocation" and alarm.metric not in emitters:
@@ -452,6 +687,7 @@ def _parse_pipeline(
             )
             continue
         alarms.append(alarm)
+    alarms = _check_aws_alarms(name, alarms, functions, queues, p)
     for service in services:
         for alarm in alarms:
             if len(f"{service}-{alarm.metric}-prd") > 255:
@@ -462,6 +698,8 @@ def _parse_pipeline(
         services=tuple(services),
         emitters={m: tuple(s) for m, s in emitters.items()},
         alarms=tuple(alarms),
+        functions=functions,
+        queues=queues,
     )
 
 

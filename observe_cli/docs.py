@@ -51,4 +51,42 @@ def metrics_markdown(config: ProjectConfig) -> str:
         )
         title = ", ".join(pipelines) or source
         out += [f"\n## Metrics of {title}\n\n", f"Declared in `{source}`.\n\n", _table(config, defs)]
+    out += ["\n## AWS metrics on the dashboards\n\n", _aws_table(config)]
     return "".join(out)
+
+
+def _aws_table(config: ProjectConfig) -> str:
+    """The metrics AWS publishes that the dashboards draw for the functions and queues a pipeline
+    declares, with the recommended alarm each gets (docs/adopting.md, "AWS metrics")."""
+    intro = (
+        "Published by AWS for the functions (`[pipelines.NAME.functions]`) and queues "
+        "(`[pipelines.NAME.queues]`) a pipeline declares: what EMF cannot see. In an alarm, name "
+        "one as `AWS/<service>/<metric>`.\n\n"
+    )
+    rows = [
+        "| metric | unit | watches | statistic | recommended alarm | period, M of N | severity | "
+        "watched in | meaning |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for m in catalogue.AWS_METRICS.values():
+        if m.alarm_threshold is not None:
+            threshold = f"{m.alarm_comparison} {m.alarm_threshold:g}"
+            if m.key == "AWS/Lambda/Duration":
+                threshold += " % of the timeout"
+        elif m.alarm_default:
+            threshold = f"{m.alarm_comparison} the visibility timeout"
+        else:
+            threshold = "opt-in, give a threshold"
+        watched = [
+            p
+            for p, pipe in config.pipelines.items()
+            if (m.target == "function" and pipe.functions)
+            or any(q.is_dlq == (m.target == "dlq") for q in pipe.queues.values())
+        ]
+        target = {"function": "function", "queue": "task queue", "dlq": "dead-letter queue"}[m.target]
+        rows.append(
+            f"| `{m.key}` | {m.unit} | {target} | {m.statistic} | {threshold} | {m.alarm_period} s, "
+            f"{m.alarm_datapoints} of {m.alarm_evaluation_periods} | {m.alarm_severity} | "
+            f"{', '.join(watched) or '-'} | {m.description} |"
+        )
+    return intro + "\n".join(rows) + "\n"

@@ -84,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
     pv.add_argument("--since", default="3h", help="how far back: 30m, 3h, 1d (default 3h)")
     pv.add_argument("--region", default=None, help="AWS region (default: the standard AWS settings)")
     pv.add_argument(
+        "--resource-prefix",
+        default="",
+        metavar="PREFIX",
+        help="what comes before each function's and queue's name where deployed, e.g. myproj-dev- "
+        "(Terraform's <project>-<env>-; default none, as on the emulator)",
+    )
+    pv.add_argument(
         "--emf",
         type=Path,
         metavar="FILE",
@@ -210,6 +217,7 @@ def cmd_dashboards(args: argparse.Namespace) -> int:
             region=args.region,
             aws_image=args.aws_image,
             emf=args.emf,
+            resource_prefix=args.resource_prefix,
         )
     except PreviewError as exc:
         print(f"observe dashboards preview: {exc}", file=sys.stderr)

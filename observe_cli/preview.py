@@ -86,8 +86,14 @@ def on_emulator() -> bool:
     return bool(os.environ.get("AWS_ENDPOINT_URL_CLOUDWATCH") or os.environ.get("AWS_ENDPOINT_URL"))
 
 
-def body_for(config: ProjectConfig, pipeline: str, environment: str, region: str) -> dict[str, Any]:
-    """The dashboard body of ``pipeline`` with every placeholder filled in, as CloudWatch gets it."""
+def body_for(
+    config: ProjectConfig, pipeline: str, environment: str, region: str, resource_prefix: str = ""
+) -> dict[str, Any]:
+    """The dashboard body of ``pipeline`` with every placeholder filled in, as CloudWatch gets it.
+
+    ``resource_prefix`` comes before each declared function's and queue's name (Terraform's
+    ``<project>-<env>-``); the emulator's resources carry none.
+    """
     spec = specs(config, environment)[pipeline]
     text = json.dumps(build_dashboard(spec))
     namespace = os.environ.get("METRICS_NAMESPACE") or config.effective_namespace
@@ -96,7 +102,8 @@ def body_for(config: ProjectConfig, pipeline: str, environment: str, region: str
         "region": region,
         "namespace": namespace,
         "alarm_arn_prefix": "",  # the alarm widget lists names; Terraform makes them ARNs
-        "log_group_prefix": "/aws/lambda/",  # for display: each function's deployed name comes first
+        "log_group_prefix": "/aws/lambda/" + resource_prefix,
+        "resource_prefix": resource_prefix,
     }
     for key, value in fills.items():
         text = text.replace("${" + key + "}", value)
@@ -172,7 +179,9 @@ def _metric_row(row: list[Any]) -> tuple[str, str, dict[str, str], dict[str, Any
     return str(namespace), str(name), dims, options
 
 
-def _unit(name: str) -> str:
+def _unit(namespace: str, name: str) -> str:
+    if namespace.startswith("AWS/"):
+        return catalogue.AWS_UNITS.get((namespace, name), "")
     definition = catalogue.CATALOGUE.get(name)
     return definition.unit if definition else ""
 
@@ -261,7 +270,11 @@ class _Fetcher:
             qid = f"s{i}"
             queries.append({"Id": qid, "MetricStat": {"Metric": metric, "Period": period, "Stat": stat}})
             series.append(
-                Series(label=" ".join(extra) or default_label, id=qid, unit=_unit(metric["MetricName"]))
+                Series(
+                    label=" ".join(extra) or default_label,
+                    id=qid,
+                    unit=_unit(metric["Namespace"], metric["MetricName"]),
+                )
             )
         data = self.get(queries) if queries else {}
         for s in series:
@@ -353,7 +366,7 @@ def fetch_widget(widget: Mapping[str, Any], fetcher: _Fetcher) -> DrawnWidget:
             Series(
                 label=str(options.get("label") or name),
                 id=qid,
-                unit="Count" if stat == "SampleCount" else _unit(name),
+                unit="Count" if stat == "SampleCount" else _unit(namespace, name),
                 visible=options.get("visible", True) is not False,
                 right=options.get("yAxis") == "right",
             )
@@ -393,6 +406,7 @@ def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width=max(20, width * 9)))
 
 
+ALARM_COLUMN_W = 470  # pixels per column of alarm states (a long alarm name and its state)
 LEGEND_ROW_H = 11  # pixels per legend row at font size 6
 LEGEND_MAX_ROWS = 3
 
@@ -447,11 +461,22 @@ def draw(
             if w.kind != "text":
                 lines.insert(0, ("heading", w.title))
             line_h = 15 / height
-            for i, (style, text) in enumerate(lines[: max(1, int(height // 15) - 1)]):
+            rows = max(1, int(height // 15) - 1)
+            # alarm states flow into columns, as CloudWatch tiles them, so a long list shows whole
+            columns = max(1, int(width // ALARM_COLUMN_W)) if w.kind == "alarm" else 1
+            per_column = max(1, -(-(len(lines) - 1) // columns)) if columns > 1 else rows
+            placed = [(0, 0, lines[0])] if columns > 1 else []
+            if columns > 1:
+                placed += [(1 + i % per_column, i // per_column, line) for i, line in enumerate(lines[1:])]
+            else:
+                placed = [(i, 0, line) for i, line in enumerate(lines)]
+            for row, column, (style, text) in placed:
+                if row >= rows:
+                    continue
                 heading = style == "heading"
                 panel.text(
-                    0.01,
-                    1 - (i + 0.9) * line_h,
+                    0.01 + column * ALARM_COLUMN_W / width,
+                    1 - (row + 0.9) * line_h,
                     text[:220],
                     transform=panel.transAxes,
                     va="center",
@@ -602,6 +627,7 @@ def preview(
     emf: Path | None = None,
     client: Any = None,
     now: dt.datetime | None = None,
+    resource_prefix: str = "",
 ) -> list[Path]:
     """Draw ``pipeline``'s dashboard for ``environment``; returns the files written."""
     if pipeline not in config.pipelines:
@@ -620,7 +646,7 @@ def preview(
         notes.append(f"seeded {seed(client, read_emf(emf))} datapoints from {emf} into the emulator")
     end = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0) + dt.timedelta(minutes=5)
     fetcher = _Fetcher(client, end - window, end, emulator)
-    body = body_for(config, pipeline, environment, region)
+    body = body_for(config, pipeline, environment, region, resource_prefix)
     widgets = [fetch_widget(w, fetcher) for w in body["widgets"]]
     title = f"{config.pipelines[pipeline].title}: {pipeline} dashboard, {environment}, last {since}"
     title += " (times in UTC)"

@@ -47,8 +47,14 @@ module "ingest" {
   permissions_boundary_arn = var.lambda_permissions_boundary_arn
   tags                     = module.settings.tags
 
+  # The timeouts observe.toml declares: the dashboards draw them on the Duration widgets and the
+  # Duration alarms are a share of them, so the deployed functions take them from there.
+  scheduler = {
+    timeout = local.observe.functions.ingest["ingest-scheduler"].timeout
+  }
   worker = {
     maximum_concurrency = local.ws.worker_concurrency
+    timeout             = local.observe.functions.ingest["ingest-worker"].timeout
   }
   table = {
     deletion_protection = local.settings.deletion_protection
@@ -76,6 +82,7 @@ module "auth" {
     cookie_key     = "/${var.project}/${local.env}/auth/cookie-key"
   }
   replay_guard             = local.settings.replay_guard
+  timeout                  = max([for f in values(local.observe.functions.auth) : f.timeout]...) # one for all three
   log_level                = local.settings.log_level
   log_retention_days       = local.settings.log_retention_days
   tracing_mode             = local.ws.tracing_mode

@@ -95,6 +95,37 @@ def test_service_names_match_the_dashboards_and_alarms() -> None:
         assert services == set(pipelines[pipeline].services), pipeline
 
 
+def test_declared_functions_and_queues_are_the_deployed_ones() -> None:
+    """The AWS/Lambda and AWS/SQS widgets and alarms name each function and queue the pipelines
+    declare as ``<name_prefix>-<name>``: one renamed in terraform only would leave them empty."""
+    from dashboards.config import load
+
+    pipelines = load(ROOT / "observe.toml").pipelines
+    ingest = tf("ingestion_pipeline")
+    deployed = {
+        body["name"].removeprefix("${var.name_prefix}-")
+        for kind, _, body in rules.blocks(ingest, "resource")
+        if kind == "aws_sqs_queue"
+    }
+    assert set(pipelines["ingest"].queues) == deployed
+    calls = module_calls(ingest)
+    functions = {b["function_name"].removeprefix("${var.name_prefix}-") for b in calls.values()}
+    assert {f.name for f in pipelines["ingest"].functions.values()} == functions
+    auth = {f"auth-{k}" for k in local_value(tf("auth_chain"), "functions")}
+    assert {f.name for f in pipelines["auth"].functions.values()} == auth
+    assert (
+        module_calls(tf("auth_chain"))["function"]["function_name"] == "${var.name_prefix}-auth-${each.key}"
+    )
+    # the timeouts on the Duration widgets are the deployed ones: the live root takes them from observe.json
+    live = (ROOT / "terraform" / "live" / "main.tf").read_text()
+    for service in ("ingest-scheduler", "ingest-worker"):
+        assert f'timeout = local.observe.functions.ingest["{service}"].timeout' in " ".join(live.split())
+    assert "timeout = max([for f in values(local.observe.functions.auth) : f.timeout]...)" in " ".join(
+        live.split()
+    )
+    assert len({f.timeout for f in pipelines["auth"].functions.values()}) == 1  # the chain takes one timeout
+
+
 def test_handlers_exist() -> None:
     handlers = [b["handler"] for b in module_calls(tf("ingestion_pipeline")).values()]
     handlers += [f["handler"] for f in local_value(tf("auth_chain"), "functions").values()]
@@ -117,6 +148,7 @@ module "specs" {
   region         = "ap-southeast-1"
   namespace      = "DataPipelines"
   name_prefix    = "pipelines"
+  resource_prefix = "pipelines-prd-"
 }
 output "alarms" { value = module.specs.alarms }
 output "dashboard" { value = module.specs.dashboard_body }
@@ -158,6 +190,7 @@ def test_what_dashboards_generates_is_accepted_by_terraform(
     out = json.loads(_terraform(["output", "-json"], specs_root).stdout)
     alarms = out["alarms"]["value"]
     assert len(alarms) == len(generated) > 0
+    generated_by_name = {a["name"].replace("${environment}", "prd"): a for a in generated}
     for key, alarm in alarms.items():
         assert key.endswith("-prd") and alarm["alarm_name"] == f"pipelines-{key}"
         assert alarm["severity"] in {"critical", "warning", "info"}
@@ -166,6 +199,10 @@ def test_what_dashboards_generates_is_accepted_by_terraform(
         dims = [alarm["dimensions"]] + [
             q["metric"]["dimensions"] for q in alarm["metric_queries"] if q["metric"]
         ]
+        if str(alarm["namespace"]).startswith("AWS/"):  # a deployed function or queue, by its name
+            (value,) = alarm["dimensions"].values()
+            assert value == f"pipelines-prd-{generated_by_name[key]['resource']}", key
+            continue
         assert any(d for d in dims) and all(d.get("environment") == "prd" for d in dims if d), key
     body = json.loads(out["dashboard"]["value"])
     assert body["widgets"] and "${region}" not in out["dashboard"]["value"]

@@ -1,5 +1,7 @@
 # The dashboard/alarm JSON contract with `observe dashboards build` (the dashboards package):
-# - placeholders ${environment}, ${region}, ${namespace} and nothing else are substituted here;
+# - placeholders ${environment}, ${region}, ${namespace}, ${resource_prefix} (before a deployed
+#   function's or queue's name, in the AWS/Lambda and AWS/SQS dimensions) and nothing else are
+#   substituted here;
 #   plain replace() rather than templatefile(), so a CloudWatch dynamic label such as ${LAST}
 #   in a dashboard body passes through untouched instead of failing as an unknown template key;
 # - every alarm spec is normalised to one shape (absent optional keys become null / defaults),
@@ -11,10 +13,11 @@ locals {
   ]
   missing_data_treatments = ["breaching", "notBreaching", "ignore", "missing"]
 
-  alarms_text = replace(replace(replace(file(var.alarms_file),
+  alarms_text = replace(replace(replace(replace(file(var.alarms_file),
     "$${environment}", var.environment),
     "$${region}", var.region),
-  "$${namespace}", var.namespace)
+    "$${namespace}", var.namespace),
+  "$${resource_prefix}", var.resource_prefix)
 
   decoded = try(jsondecode(local.alarms_text), [])
   # A JSON list of objects that all have a name (an object at the top level is refused too).
@@ -58,7 +61,7 @@ locals {
 
   errors = concat(
     local.raw_ok ? [] : ["the file is not a JSON list of alarm objects that each have a \"name\""],
-    [for p in local.leftover_placeholders : "unknown placeholder ${p}: only $${environment}, $${region} and $${namespace} are substituted"],
+    [for p in local.leftover_placeholders : "unknown placeholder ${p}: only $${environment}, $${region}, $${namespace} and $${resource_prefix} are substituted"],
     [for n in distinct(local.names) : "alarm name ${n} appears more than once" if length([for m in local.names : m if m == n]) > 1],
     flatten([for a in local.normalised : concat(
       contains(var.severities, a.severity) ? [] : ["${a.key}: severity \"${a.severity}\" is not one of ${join(", ", var.severities)}"],
@@ -78,8 +81,9 @@ locals {
 
   # The dashboard also names the alarms it shows (by ARN) and the log groups its log widgets query.
   alarm_arn_prefix = "arn:${var.partition}:cloudwatch:${var.region}:${var.account_id}:alarm:${var.name_prefix == "" ? "" : "${var.name_prefix}-"}"
-  dashboard_text = var.dashboard_file == null ? null : replace(replace(replace(replace(replace(file(var.dashboard_file),
+  dashboard_text = var.dashboard_file == null ? null : replace(replace(replace(replace(replace(replace(file(var.dashboard_file),
     "$${environment}", var.environment),
+    "$${resource_prefix}", var.resource_prefix),
     "$${region}", var.region),
     "$${namespace}", var.namespace),
     "$${alarm_arn_prefix}", local.alarm_arn_prefix),

@@ -90,3 +90,15 @@ variable "log_group_prefix" {
     error_message = "log_group_prefix may hold letters, digits and _ . / # - only."
   }
 }
+
+variable "resource_prefix" {
+  type        = string
+  description = "Value for the $${resource_prefix} placeholder: what comes before a service's function name and a declared queue's name where they are deployed (e.g. <project>-<env>-), for the AWS/Lambda and AWS/SQS dimensions."
+  default     = ""
+
+  validation {
+    # Lambda function and SQS queue names: letters, digits, - and _ (so the JSON stays valid).
+    condition     = can(regex("^[A-Za-z0-9_-]{0,64}$", var.resource_prefix))
+    error_message = "resource_prefix may hold at most 64 letters, digits, - and _."
+  }
+}

@@ -26,6 +26,8 @@ module "specs" {
   account_id       = local.account_id
   partition        = local.partition
   log_group_prefix = coalesce(var.log_group_prefix, "/aws/lambda/${var.name_prefix}-")
+  # the AWS/Lambda and AWS/SQS dimensions: functions and queues are <prefix>-<name> by default
+  resource_prefix = coalesce(var.resource_prefix, "${var.name_prefix}-")
 }
 
 locals {

@@ -107,3 +107,9 @@ variable "log_group_prefix" {
   description = "What comes before a service's name in its log group's name (default /aws/lambda/<name_prefix>-), for the dashboards' log widgets."
   default     = null
 }
+
+variable "resource_prefix" {
+  type        = string
+  description = "What comes before a service's function name and a declared queue's name where they are deployed (default <name_prefix>-), for the dashboards' AWS/Lambda and AWS/SQS widgets and alarms."
+  default     = null
+}

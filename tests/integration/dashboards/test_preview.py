@@ -120,6 +120,47 @@ def test_preview_draws_every_widget_from_getmetricdata(cloudwatch: Any, tmp_path
     assert (out / "ingest.dev.png").stat().st_size > 50_000
 
 
+def aws_datapoints(client: Any) -> None:
+    """What Lambda and SQS would have published for the deployed functions and queues (the emulator's
+    resources carry no deployment prefix): a worker near its timeout, a backlog, one dead letter."""
+    lam, sqs = [], []
+    for i in range(36):
+        at = NOW - dt.timedelta(minutes=5 * i + 2)
+        slow = i in (3, 4)
+        for name, value in (("Duration", 115_000 if slow else 900), ("Errors", 1 if slow else 0)):
+            dims = [{"Name": "FunctionName", "Value": "ingest-worker"}]
+            lam.append({"MetricName": name, "Dimensions": dims, "Timestamp": at, "Value": value})
+        for queue, name, value in (
+            ("ingest-tasks", "ApproximateAgeOfOldestMessage", 1500 if slow else 40),
+            ("ingest-tasks", "ApproximateNumberOfMessagesVisible", 30 if slow else 2),
+            ("ingest-tasks-dlq", "ApproximateNumberOfMessagesVisible", 1 if i < 3 else 0),
+        ):
+            dims = [{"Name": "QueueName", "Value": queue}]
+            sqs.append({"MetricName": name, "Dimensions": dims, "Timestamp": at, "Value": value})
+    for namespace, data in (("AWS/Lambda", lam), ("AWS/SQS", sqs)):
+        for i in range(0, len(data), 500):
+            client.put_metric_data(Namespace=namespace, MetricData=data[i : i + 500])
+
+
+def test_preview_draws_the_aws_metrics_of_the_declared_functions_and_queues(
+    cloudwatch: Any, tmp_path: Path
+) -> None:
+    aws_datapoints(cloudwatch)
+    out = tmp_path / "preview"
+    preview(load(ROOT / "observe.toml"), "ingest", out, environment="prd", since="3h", now=NOW)
+    by_title = {w["title"]: w for w in json.loads((out / "ingest.prd.json").read_text())}
+    duration = by_title["ingest-worker: Lambda duration (ms)"]
+    assert max(duration["series"]["max"]) == 115_000 and len(duration["series"]["max"]) == 35
+    assert duration["thresholds"] == [108_000, 120_000]  # the alarm at 90 % of the timeout, the timeout
+    errors = by_title["ingest-worker: Lambda errors, throttles"]["series"]
+    assert sum(errors["errors"]) == 2 and errors["throttles"] == []  # AWS published no throttles
+    tasks = by_title["ingest-tasks: depth, oldest (s)"]
+    assert max(tasks["series"]["oldest"]) == 1500 and tasks["thresholds"] == [720]
+    assert max(tasks["series"]["visible"]) == 30
+    dlq = by_title["dead-letter queues: messages waiting"]["series"]
+    assert max(dlq["ingest-tasks-dlq"]) == 1 and dlq["ingest-scheduler-dlq"] == []
+
+
 def test_the_cli_previews_and_names_a_pipeline_that_is_not_there(
     cloudwatch: Any, tmp_path: Path, capsys
 ) -> None:

@@ -36,13 +36,18 @@ def metric_rows(widget: dict[str, Any]) -> list[list[Any]]:
 
 
 def drawn(dashboard: dict[str, Any]) -> list[tuple[str, str, float]]:
-    """(metric, service, threshold) for every annotation next to a metric of that service."""
+    """(metric, service, threshold) for every annotation next to a metric of that service; for an
+    AWS metric (``AWS/SQS/...``, the function or queue name without the deployment's prefix)."""
     out = []
     for w in dashboard["widgets"]:
         if w["type"] != "metric":
             continue
         for ann in w["properties"].get("annotations", {}).get("horizontal", []):
             for row in metric_rows(w):
+                if row[0].startswith("AWS/"):
+                    resource = row[3].removeprefix(factory.RESOURCE_PREFIX)
+                    out.append((f"{row[0]}/{row[1]}", resource, ann["value"]))
+                    continue
                 service = row[row.index("service") + 1]
                 out.append((row[1], service, ann["value"]))
     return out
@@ -51,8 +56,11 @@ def drawn(dashboard: dict[str, Any]) -> list[tuple[str, str, float]]:
 @pytest.mark.parametrize("name", sorted(PIPELINES))
 def test_every_metric_on_the_dashboard_is_catalogued(name: str) -> None:
     dashboard = build_dashboard(PIPELINES[name])
-    names = {row[1] for w in dashboard["widgets"] if w["type"] == "metric" for row in metric_rows(w)}
+    rows = [row for w in dashboard["widgets"] if w["type"] == "metric" for row in metric_rows(w)]
+    names = {row[1] for row in rows if row[0] == factory.NAMESPACE}
     assert names and names <= set(catalogue.CATALOGUE)
+    aws = {(row[0], row[1]) for row in rows if row[0] != factory.NAMESPACE}
+    assert aws and aws <= set(catalogue.AWS_UNITS)  # the project declares functions and queues
     searches = [
         row[0]["expression"]
         for w in dashboard["widgets"]
@@ -72,7 +80,8 @@ def test_every_alarm_threshold_is_drawn_on_its_widget(name: str) -> None:
     lines = drawn(dashboard)
     for alarm in build_alarms(spec):
         metric = "Errors" if alarm["metric"] == "ErrorRate" else alarm["metric"]
-        assert (metric, alarm["service"], alarm["threshold"]) in lines, alarm["name"]
+        watched = alarm.get("resource", alarm["service"])  # AWS metrics: the function or queue
+        assert (metric, watched, alarm["threshold"]) in lines, alarm["name"]
 
 
 @pytest.mark.parametrize("name", sorted(PIPELINES))
@@ -96,17 +105,30 @@ def test_alarm_specs_follow_the_contract(name: str) -> None:
             ids = [q["id"] for q in a["metric_queries"]]
             assert len(set(ids)) == len(ids) and all(re.fullmatch(r"[a-z][a-zA-Z0-9_]*", i) for i in ids)
             assert sum(q["return_data"] for q in a["metric_queries"]) == 1
-        else:
+        elif a["namespace"] == factory.NAMESPACE:
             assert a["metric_name"] in catalogue.CATALOGUE
             assert ("statistic" in a) != ("extended_statistic" in a)
             assert a["dimensions"]["environment"] == "${environment}"
+        else:
+            assert (a["namespace"], a["metric_name"]) in catalogue.AWS_UNITS
+            assert ("statistic" in a) != ("extended_statistic" in a)
+            assert a["dimensions"] == {
+                catalogue.AWS_METRICS[a["metric"]].dimension: factory.RESOURCE_PREFIX + a["resource"]
+            }
 
 
 def test_only_known_placeholders() -> None:
     for spec in PIPELINES.values():
         text = json.dumps([build_dashboard(spec), build_alarms(spec)])
         found = set(re.findall(r"\$\{(\w+)\}", text))
-        assert found == {"environment", "region", "namespace", "alarm_arn_prefix", "log_group_prefix"}
+        assert found == {
+            "environment",
+            "region",
+            "namespace",
+            "alarm_arn_prefix",
+            "log_group_prefix",
+            "resource_prefix",
+        }
 
 
 def test_bad_configuration_fails_at_build_time() -> None:

@@ -86,6 +86,28 @@ run "dashboard_names_its_alarms_and_log_groups" {
   }
 }
 
+run "aws_metrics_name_the_deployed_functions_and_queues" {
+  command = plan
+
+  variables {
+    alarms_file     = "../../../tests/infra/fixtures/aws.alarms.json"
+    resource_prefix = "pipelines-stg-"
+  }
+
+  assert {
+    condition     = output.alarms["ingest-tasks-dlq-MessagesVisible-stg"].dimensions == tomap({ QueueName = "pipelines-stg-ingest-tasks-dlq" })
+    error_message = "a queue's dimension is its deployed name"
+  }
+  assert {
+    condition     = output.alarms["ingest-tasks-dlq-MessagesVisible-stg"].namespace == "AWS/SQS" && output.alarms["ingest-tasks-dlq-MessagesVisible-stg"].statistic == "Maximum"
+    error_message = "an AWS metric keeps its own namespace"
+  }
+  assert {
+    condition     = output.alarms["ingest-worker-LambdaDuration-stg"].dimensions == tomap({ FunctionName = "pipelines-stg-ingest-worker" }) && output.alarms["ingest-worker-LambdaDuration-stg"].extended_statistic == "p99"
+    error_message = "a function's dimension is its deployed name"
+  }
+}
+
 run "bad_severity" {
   command = plan
   variables {
