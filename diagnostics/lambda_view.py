@@ -519,7 +519,7 @@ def _verdict(inv: _Inv) -> InvocationFailure | None:
         _at_limit(inv) and (inv.exited or status in _FAILED) and (not reason or "killed" in reason)
     ):
         cause = OUT_OF_MEMORY
-        detail = f"Max Memory Used {r.get('max_memory_mb')} MB of {r.get('memory_mb')} MB"
+        detail = f"Max Memory Used {_mb(r.get('max_memory_mb'))} of {_mb(r.get('memory_mb'))}"
         detail += f"; {reason}" if reason else (f"; {etype}" if etype else "")
     elif inv.exited or etype == "Runtime.ExitError":
         cause = RUNTIME_EXITED
@@ -703,3 +703,7 @@ def build(join: PlatformJoin, max_failures: int) -> tuple[LambdaView, list[Invoc
         not_detailed=len(failures) - len(detailed),
     )
     return view, detailed
+
+
+def _mb(value: Any) -> str:
+    return f"{value:,} MB" if isinstance(value, int) else "? MB"

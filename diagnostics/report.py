@@ -70,6 +70,7 @@ nav{font-size:13px;margin:.4em 0 .8em}nav a{margin-right:.9em}.t{white-space:now
 .now .what{font-size:1.08em;margin:.25em 0}.now .meta{font-size:13.5px;margin:.2em 0}
 .notread{background:#fff8e1;border:1px solid #f0d48a;padding:.35em .7em;margin:.3em 0;font-size:13.5px}
 .cause{background:#fff4e5;border-left:4px solid #ff9800;padding:.35em .8em;margin:.3em 0}
+tr.lf td{border-bottom:none}tr.lf+tr td{border-top:none}tr.lf+tr ul{margin:.2em 0}
 .lvl-error,.lvl-critical{color:#b00020;font-weight:600}.lvl-warning{color:#a15c00}
 .st-ALARM{color:#b00020;font-weight:700}.st-OK{color:#2e7d32}.st-NODATA{color:#6b6b6b}
 footer{margin-top:2.5em;border-top:2px solid #ddd;font-size:13px;color:#444}
@@ -641,25 +642,28 @@ def lambda_failures_html(view: LambdaView, known: set[str]) -> str:
             f"platform's lines ({view.reports:,} REPORT line(s) read).</p></section>"
         )
         return "".join(html)
-    html.append(f"<p>{_e(counts)}. Times UTC; the platform's words under each cause.</p>")
-    rows = []
+    html.append(f"<p>{_e(counts)}. Times UTC; under each, what the platform (and observe) said.</p>")
+    head = ["time", "cause", "function", "request id", "correlation id", "records in flight"]
+    body = []
     for f in view.failures:
         said = "".join(f"<li>{_e(e)}</li>" for e in f.evidence)
-        rows.append(
-            [
-                _t(f.time, millis=True),
-                f"<b>{_e(f.cause)}</b>",
-                _e(f.function or "-"),
-                _id(f.request_id),
-                _cid_link(f.correlation_id, known),
-                _in_flight_html(f, known),
-                _e(f.detail) + (f'<ul class="muted">{said}</ul>' if said else "") + _last_lines_html(f),
-            ]
-        )
+        cells = [
+            _t(f.time, millis=True),
+            f"<b>{_e(f.cause)}</b>",
+            _e(f.function or "-"),
+            _id(f.request_id),
+            _cid_link(f.correlation_id, known),
+            _in_flight_html(f, known),
+        ]
+        body.append("<tr class=lf>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        what = _e(f.detail) + (f'<ul class="muted">{said}</ul>' if said else "") + _last_lines_html(f)
+        body.append(f'<tr><td></td><td colspan="{len(head) - 1}">{what}</td></tr>')
     html.append(
-        _table(
-            ["time", "cause", "function", "request id", "correlation id", "records in flight", "what"], rows
-        )
+        "<table><thead><tr>"
+        + "".join(f"<th>{escape(h)}</th>" for h in head)
+        + "</tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table>"
     )
     if view.not_detailed:
         html.append(f'<p class="muted">{view.not_detailed:,} earlier failure(s) counted, not listed.</p>')
@@ -713,7 +717,7 @@ def lambda_telemetry_html(view: LambdaView) -> str:
                 "memory size",
             ],
             rows,
-            numeric={2, 3, 4, 5, 6, 7},
+            numeric={1, 2, 3, 4, 5, 6, 7},
         )
         + '<p class="muted">Cold starts: the REPORTs with Init Duration (an init after a crash or a '
         "timeout has none: it is in Duration). Memory size: the smallest standard size holding p99 Max "
@@ -827,11 +831,13 @@ def build_report(
         )
     html += [_now_box(e, triages.get(e.alarm.name), known, at) for e in recovered]
     if lam is not None and lam.total:
-        last = lam.failures[-1]
+        timed = [f for f in lam.failures if f.time is not None]
+        last = max(timed, key=lambda f: f.time or at) if timed else lam.failures[-1]
+        when_ = f" at {_t(last.time)} UTC" if last.time else ""
         html.append(
             f'<div class="now ALARM"><b class="state">Lambda ended {lam.total:,} invocation(s)</b> '
             f'<a href="#lambda">{_e("; ".join(f"{c} {n:,}" for c, n in lam.counts.items()))}</a>'
-            f'<div class="meta">Last: {_e(last.cause)} of {_id(last.request_id)} at {_t(last.time)} UTC, '
+            f'<div class="meta">Latest: {_e(last.cause)} of {_id(last.request_id)}{when_}, '
             f"correlation id {_cid_link(last.correlation_id, known)}; in flight: "
             f"{', '.join(_id(r.get('record_id')) for r in last.in_flight) or 'unknown'}</div></div>"
         )

@@ -268,7 +268,9 @@ def test_each_cause_with_its_request_id_correlation_id_and_records_in_flight(
 
     d = by_rid[D]
     assert (
-        d.cause == OUT_OF_MEMORY and "1024 MB of 1024 MB" in d.detail and d.in_flight[0]["record_id"] == "m8"
+        d.cause == OUT_OF_MEMORY
+        and "1,024 MB of 1,024 MB" in d.detail
+        and d.in_flight[0]["record_id"] == "m8"
     )
     f = by_rid[F]
     assert f.cause == INIT_FAILURE and f.error_type == "Runtime.ImportModuleError"
