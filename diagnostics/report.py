@@ -846,7 +846,8 @@ def build_report(
     html.append(
         '<nav><a href="#alarms">Alarms</a><a href="#activity">Activity</a><a href="#counts">Counts</a>'
         '<a href="#durations">Durations</a><a href="#quarantine">Quarantine</a>'
-        '<a href="#lambda">Lambda</a><a href="#failures">Failures</a>'
+        + ('<a href="#lambda">Lambda</a>' if lam is not None else "")
+        + '<a href="#failures">Failures</a>'
         '<a href="#throttles">Throttles</a><a href="#dlq">DLQ</a><a href="#traces">Traces</a>'
         '<a href="#read">What was read</a></nav>'
     )
