@@ -210,7 +210,7 @@ class MidWrite(io.StringIO):
             if "slow write" in text:
                 half = len(text) // 2
                 super().write(text[:half])
-                time.sleep(0.4)
+                time.sleep(1.0)  # the fire time (500 ms) falls inside it even on a loaded machine
                 return super().write(text[half:]) + half
             return super().write(text)
 
@@ -222,11 +222,10 @@ def test_a_handler_in_the_middle_of_a_write_gets_its_line_whole(observe_capture)
 
     @observed(pipeline="p", service="s")
     def handler(event: Any, context: Any) -> str:
-        time.sleep(0.3)
-        slog.info("slow write", payload="y" * 5000)  # in progress at the fire time (400 ms)
+        slog.info("slow write", payload="y" * 5000)  # in progress from ~0 to 1,000 ms: the fire time (500 ms)
         return "ok"
 
-    handler(APIGW, FakeLambdaContext(remaining_ms=500))
+    handler(APIGW, FakeLambdaContext(remaining_ms=600))
     # the watchdog waited for the write in progress; the end of the invocation may have come first
     wait_for(lambda: stream.getvalue().count("\n") == 5)
     lines = [json.loads(x) for x in stream.getvalue().splitlines()]  # every line whole
