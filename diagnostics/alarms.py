@@ -47,6 +47,9 @@ COMPARISONS: dict[str, tuple[str, Callable[[float, float], bool]]] = {
     "LessThanThreshold": ("<", operator.lt),
     "LessThanOrEqualToThreshold": ("<=", operator.le),
 }
+#: The placeholder before a deployed function's or queue's name in the AWS/Lambda and AWS/SQS
+#: alarms' dimensions (Terraform fills it in; so does :meth:`AlarmSpec.resolve`).
+RESOURCE_PREFIX = "${resource_prefix}"
 _PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d+)?|100)$")
 
 
@@ -130,7 +133,10 @@ class AlarmSpec:
         )
 
     def pattern(self, prefixed: bool = True) -> re.Pattern[str]:
-        """The concrete names this template stands for (with or without the deployment's name prefix)."""
+        """The concrete names this template stands for (with or without the deployment's name prefix).
+
+        The deployment's prefix, when there is one, is the group ``deploy``; the environment ``env``.
+        """
         parts = re.split(r"(\$\{environment\}|\$\{[a-z_]+\})", self.name)
         rx = "".join(
             "(?P<env>[A-Za-z0-9_]+)"
@@ -140,17 +146,40 @@ class AlarmSpec:
             else re.escape(p)
             for p in parts
         )
-        return re.compile(f"^(?:.+-)?{rx}$" if prefixed else f"^{rx}$")
+        return re.compile(f"^(?:(?P<deploy>.+)-)?{rx}$" if prefixed else f"^{rx}$")
 
-    def resolve(self, name: str, *, prefixed: bool = True) -> AlarmSpec | None:
-        """This spec with ``${environment}`` filled in from ``name``, or None if ``name`` is another alarm."""
+    def resolve(
+        self, name: str, *, prefixed: bool = True, resource_prefix: str | None = None
+    ) -> AlarmSpec | None:
+        """This spec with ``${environment}`` filled in from ``name``, or None if ``name`` is another alarm.
+
+        ``${resource_prefix}`` (what comes before a deployed function's or queue's name) is filled
+        with ``resource_prefix`` when given, else with :func:`default_resource_prefix` of the
+        name's deployment prefix and environment.
+        """
         m = self.pattern(prefixed).match(name)
         if not m:
             return None
         env = m.groupdict().get("env")
         # a concrete name (a per-environment file): the environment is the one its metrics carry
         resolved = self.for_environment(env) if env else replace(self, environment=fixed_environment(self))
-        return replace(resolved, name=name, template=self.template or self.name)
+        if resource_prefix is None:
+            resource_prefix = default_resource_prefix(m.groupdict().get("deploy"), resolved.environment)
+        return replace(
+            resolved.with_resource_prefix(resource_prefix), name=name, template=self.template or self.name
+        )
+
+    def with_resource_prefix(self, prefix: str) -> AlarmSpec:
+        """This spec with ``${resource_prefix}`` replaced by ``prefix`` in its dimensions."""
+
+        def sub(dims: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+            return tuple((k, v.replace(RESOURCE_PREFIX, prefix)) for k, v in dims)
+
+        return replace(
+            self,
+            dimensions=sub(self.dimensions),
+            queries=tuple(replace(q, dimensions=sub(q.dimensions)) for q in self.queries),
+        )
 
     def for_environment(self, env: str) -> AlarmSpec:
         """This spec with ``${environment}`` replaced by ``env`` everywhere."""
@@ -259,7 +288,11 @@ def load_alarms(directory: str | Path) -> list[AlarmSpec]:
             raise AlarmSpecError(f"{f}: not JSON ({exc})") from None
         if not isinstance(raw, list):
             raise AlarmSpecError(f"{f}: expected a JSON list of alarms")
-        out += [_spec(a, str(f)) for a in raw]
+        # <pipeline>.<env>.alarms.json holds one environment's alarms (an AWS metric's dimensions
+        # do not name it); <pipeline>.alarms.json templates
+        parts = f.name.split(".")
+        env = parts[-3] if len(parts) >= 4 and parts[-3] in ENVIRONMENTS else None
+        out += [replace(_spec(a, str(f)), environment=env) for a in raw]
     return out
 
 
@@ -297,8 +330,8 @@ def from_config(path: str | Path | None = None) -> ConfiguredAlarms | None:
     except project.ConfigFileError as exc:
         flag = "--config" if path is not None else "the configuration found from the working directory"
         raise AlarmSpecError(f"{flag}: " + "; ".join(exc.problems)) from None
-    specs = [
-        _spec(raw, str(found))
+    specs = [  # each knows its environment (an AWS metric's dimensions do not carry it)
+        replace(_spec(raw, str(found)), environment=env)
         for env, pipelines in built.items()
         for pipeline, alarms in pipelines.items()
         for raw in alarms
@@ -306,12 +339,26 @@ def from_config(path: str | Path | None = None) -> ConfiguredAlarms | None:
     return ConfiguredAlarms(specs, found, config.effective_namespace, tuple(ENVIRONMENTS))
 
 
-def find_alarm(alarms: Iterable[AlarmSpec], name: str) -> AlarmSpec:
-    """The alarm called ``name`` (a concrete name like ``ingest-worker-Throttles-dev``), resolved."""
+def default_resource_prefix(deploy: str | None, environment: str | None) -> str:
+    """What Terraform puts before a function's or queue's name when nobody says otherwise.
+
+    The shipped stack names alarms ``<project>-<alarm>`` and functions and queues
+    ``<project>-<env>-<name>`` (its ``name_prefix`` and ``-``), so an alarm name carrying the
+    deployment's prefix ``<project>`` and its environment gives ``<project>-<env>-``; a name
+    without a prefix gives the empty prefix (resources named as declared).
+    """
+    return f"{deploy}-{environment}-" if deploy and environment else ""
+
+
+def find_alarm(alarms: Iterable[AlarmSpec], name: str, resource_prefix: str | None = None) -> AlarmSpec:
+    """The alarm called ``name`` (a concrete name like ``ingest-worker-Throttles-dev``), resolved.
+
+    ``resource_prefix`` fills ``${resource_prefix}`` (default: :func:`default_resource_prefix`).
+    """
     specs = list(alarms)
     for prefixed in (False, True):  # an exact name first, then one with the deployment's prefix
         for spec in specs:
-            resolved = spec.resolve(name, prefixed=prefixed)
+            resolved = spec.resolve(name, prefixed=prefixed, resource_prefix=resource_prefix)
             if resolved is not None:
                 return resolved
     env = name.rsplit("-", 1)[-1] if "-" in name else "dev"

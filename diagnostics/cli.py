@@ -110,6 +110,13 @@ def _sources() -> argparse.ArgumentParser:
         help="with log groups: the environment whose alarms to list (dev, prd ...)",
     )
     c.add_argument(
+        "--resource-prefix",
+        metavar="PREFIX",
+        help="what comes before a function's or queue's deployed name in the AWS/Lambda and AWS/SQS "
+        "alarms (default as Terraform names them: <project>-<env>- for an alarm named "
+        "<project>-...-<env>, else none)",
+    )
+    c.add_argument(
         "--pipeline", dest="pipelines", action="append", metavar="NAME",
         help="only the alarms of this pipeline (repeatable; default: the pipelines whose data was read)",
     )  # fmt: skip
@@ -212,6 +219,7 @@ def _load(args: argparse.Namespace, *, need_logs: bool = True) -> Any:
         environment=args.environment,
         max_invocations=args.max_invocations,
         progress=Progress(enabled=not args.quiet),
+        resource_prefix=args.resource_prefix,
     )
 
 

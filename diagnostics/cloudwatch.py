@@ -366,8 +366,11 @@ class CloudWatchAlarms(_CloudWatch):
                 raise _refused(exc, "DescribeAlarms") from None
         return out
 
-    def deployed(self, specs: Sequence[AlarmSpec]) -> list[AlarmSpec]:
-        """The alarms CloudWatch has that the specs stand for, resolved under their deployed names."""
+    def deployed(self, specs: Sequence[AlarmSpec], resource_prefix: str | None = None) -> list[AlarmSpec]:
+        """The alarms CloudWatch has that the specs stand for, resolved under their deployed names.
+
+        ``resource_prefix`` fills ``${resource_prefix}`` (see :meth:`AlarmSpec.resolve`).
+        """
         from botocore.exceptions import BotoCoreError, ClientError
 
         out: list[AlarmSpec] = []
@@ -386,7 +389,14 @@ class CloudWatchAlarms(_CloudWatch):
         for name in names:
             for prefixed in (False, True):
                 match = next(
-                    (r for r in (s.resolve(name, prefixed=prefixed) for s in specs) if r is not None), None
+                    (
+                        r
+                        for r in (
+                            s.resolve(name, prefixed=prefixed, resource_prefix=resource_prefix) for s in specs
+                        )
+                        if r is not None
+                    ),
+                    None,
                 )
                 if match is not None:
                     out.append(match)

@@ -220,6 +220,7 @@ class Diagnostics:
         max_invocations: int = DEFAULT_MAX_INVOCATIONS,
         max_lookups: int = DEFAULT_MAX_LOOKUPS,
         progress: Progress = QUIET,
+        resource_prefix: str | None = None,
     ):
         self.logs = list(logs)
         self.quarantine = quarantine
@@ -231,6 +232,8 @@ class Diagnostics:
         self.window = _window_or_default(window)
         self.pipelines = list(pipelines) if pipelines else None
         self.environment = environment
+        # before a deployed function's or queue's name (None: as Terraform names them by default)
+        self.resource_prefix = resource_prefix
         self.max_invocations = max_invocations
         self.max_lookups = max_lookups
         self.progress = progress
@@ -269,6 +272,7 @@ class Diagnostics:
         environment: str | None = None,
         max_invocations: int = DEFAULT_MAX_INVOCATIONS,
         progress: Progress = QUIET,
+        resource_prefix: str | None = None,
     ) -> Diagnostics:
         """Set up the sources given (nothing is read yet but the alarm specs).
 
@@ -363,6 +367,7 @@ class Diagnostics:
             environment=environment,
             max_invocations=max_invocations,
             progress=progress,
+            resource_prefix=resource_prefix,
         )
 
     @classmethod
@@ -646,10 +651,16 @@ class Diagnostics:
         self._require_alarms()
         if self.metrics is not None:
             specs = self.relevant_alarms()
-            resolved = self.alarm_states_source.deployed(specs) if self.alarm_states_source else []
+            resolved = (
+                self.alarm_states_source.deployed(specs, self.resource_prefix)
+                if self.alarm_states_source
+                else []
+            )
             if not resolved and self.environment:
                 resolved = [
-                    s.for_environment(self.environment) if "${environment}" in s.name else s
+                    (
+                        s.for_environment(self.environment) if "${environment}" in s.name else s
+                    ).with_resource_prefix(self.resource_prefix or "")
                     for s in specs
                     if "${environment}" in s.name or fixed_environment(s) == self.environment
                 ]
@@ -683,7 +694,7 @@ class Diagnostics:
         from diagnostics.triage import from_alarm
 
         self._require_alarms()
-        spec = find_alarm(self.alarms, alarm_name)
+        spec = find_alarm(self.alarms, alarm_name, self.resource_prefix)
         if window is not None and window != self.window:
             return self.with_window(window).from_alarm(alarm_name)
         return from_alarm(self, spec)

@@ -23,9 +23,16 @@ SYMBOLS = {
 
 
 def unit_of(metric: str) -> str:
-    """The catalogue's unit of ``metric`` (``Percent`` for the error rate; ``None`` if unknown)."""
+    """The catalogue's unit of ``metric`` (``Percent`` for the error rate; ``None`` if unknown).
+
+    AWS's own metrics are named as alarms name them (``AWS/Lambda/Duration``, the catalogue's
+    ``AWS_METRICS``).
+    """
     if metric in DERIVED_UNITS:
         return DERIVED_UNITS[metric]
+    aws = catalogue.AWS_METRICS.get(metric)
+    if aws is not None:
+        return aws.unit
     try:
         return catalogue.get(metric).unit
     except KeyError:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from diagnostics.alarms import Replay, load_alarms
+from diagnostics.alarms import Replay, find_alarm, load_alarms
 from diagnostics.cloudwatch import CloudWatchAlarms, CloudWatchMetrics
 from diagnostics.core import Diagnostics
 from diagnostics.model import Window
@@ -151,3 +151,27 @@ def test_an_alarm_moto_never_evaluated_is_flagged_not_trusted(diag_aws: Incident
     assert any(f"CloudWatch says {t.evaluation.state}" in n and "breach the rule" in n for n in t.notes)
     assert t.invocations and t.correlation_ids, "the breach is still followed to its invocations"
     assert publish_metrics([]) == 0
+
+
+def test_an_aws_lambda_alarm_reads_the_deployed_functions_metric(diag_aws: Incident) -> None:
+    """``${resource_prefix}`` resolved as Terraform names functions: the deployed one's Errors are read."""
+    env = diag_aws.result.environment
+    end = datetime.now(UTC).replace(second=0, microsecond=0)
+    cw = boto3.client("cloudwatch")
+    for function, errors in ((f"acme-{env}-ingest-worker", 4.0), ("ingest-worker", 50.0)):
+        cw.put_metric_data(
+            Namespace="AWS/Lambda",
+            MetricData=[
+                {
+                    "MetricName": "Errors",
+                    "Dimensions": [{"Name": "FunctionName", "Value": function}],
+                    "Timestamp": end - timedelta(minutes=10),
+                    "Value": errors,
+                    "Unit": "Count",
+                }
+            ],
+        )
+    spec = find_alarm(load_alarms(REPO / "terraform" / "generated"), f"acme-ingest-worker-LambdaErrors-{env}")
+    ev = CloudWatchMetrics("DataPipelines").evaluate([spec], Window(end - timedelta(hours=1), end))[0]
+    assert [d.value for d in ev.breaching] == [4.0]
+    assert ev.alarm.threshold_text == "> 0"

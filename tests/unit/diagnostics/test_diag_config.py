@@ -129,3 +129,48 @@ def test_without_a_configuration_the_alarms_are_said_not_read(
         "alarm specs not read: no observe.toml found; pass --config FILE or --alarms-dir DIR"
         in diag.describe()
     )
+
+
+AWS_TEAM = """
+[pipelines.orders]
+services = ["orders-shipper"]
+
+[pipelines.orders.functions]
+orders-shipper = { timeout = 120 }
+
+[pipelines.orders.queues.orders-jobs]
+consumer = "orders-shipper"
+"""
+
+
+def test_the_aws_alarms_look_up_the_deployed_function_and_queue_names(team: Path) -> None:
+    """``${resource_prefix}`` is filled: as given, else as Terraform names them, else empty."""
+    (team / "observe.toml").write_text(AWS_TEAM)
+    configured = from_config(team / "observe.toml")
+    assert configured is not None
+    specs = configured.specs
+
+    def function(name: str, prefix: str | None = None) -> dict[str, str]:
+        return dict(find_alarm(specs, name, prefix).dimensions)
+
+    # the name as declared: resources named as declared
+    assert function("orders-shipper-LambdaErrors-dev") == {"FunctionName": "orders-shipper"}
+    # the deployment's alarm prefix <project>-: Terraform's <project>-<env>- before the function
+    assert function("acme-orders-shipper-LambdaErrors-prd") == {"FunctionName": "acme-prd-orders-shipper"}
+    assert function("acme-orders-shipper-LambdaErrors-prd", "team7-") == {
+        "FunctionName": "team7-orders-shipper"
+    }
+    queue = find_alarm(specs, "acme-orders-jobs-OldestMessageAge-stg")
+    assert dict(queue.dimensions) == {"QueueName": "acme-stg-orders-jobs"}
+    assert all("${" not in v for s in (queue,) for _, v in s.dimensions)
+
+
+def test_the_aws_alarms_read_in_their_metrics_units() -> None:
+    """Units come from the catalogue's AWS metrics: Duration in ms (shown in s), queue age in s."""
+    from diagnostics.units import fmt_metric, unit_of
+
+    assert unit_of("AWS/Lambda/Duration") == "Milliseconds"
+    assert unit_of("AWS/SQS/ApproximateAgeOfOldestMessage") == "Seconds"
+    assert unit_of("AWS/Lambda/Errors") == "Count"
+    assert fmt_metric(108_000, "AWS/Lambda/Duration") == "108 s"
+    assert fmt_metric(900, "AWS/SQS/ApproximateAgeOfOldestMessage") == "900 s"
