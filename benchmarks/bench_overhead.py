@@ -27,7 +27,7 @@ from typing import Any
 from benchmarks._common import median_us, pct, write
 
 CALLS = int(os.environ.get("BENCH_CALLS", "20000"))
-ROUNDS = 5
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "20"))
 EVENT = {
     "version": "2.0",
     "routeKey": "GET /items",

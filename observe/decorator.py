@@ -16,12 +16,11 @@ found (but never in place of the handler's own exception).
 from __future__ import annotations
 
 import functools
-import os
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from observe import correlation, guard, project, telemetry, tracing, watchdog
+from observe import config, correlation, guard, project, telemetry, tracing, watchdog
 from observe import logging as _log
 from observe.catalogue import MEMORY_WARNING
 from observe.config import ENVIRONMENTS, ConfigError
@@ -51,8 +50,10 @@ class _Invocation:
         is_async: bool = False,
     ) -> None:
         self.start = time.perf_counter()
-        environment = _environment()
-        svc = service or os.environ.get("SERVICE_NAME") or fn_name
+        environment = config.env("ENVIRONMENT") or "dev"
+        if environment not in ENVIRONMENTS:
+            _bad_environment(environment)
+        svc = service or config.env("SERVICE_NAME") or fn_name
         cold = telemetry.take_cold_start()
         if cold:
             project.ensure_loaded()  # the configuration, once: a bad file shows on the first invocation
@@ -85,7 +86,8 @@ class _Invocation:
             _log.invocation_context.reset(self.ctx_token)
             raise
         self.m_token = _current_metrics.set(self.buffer)
-        started = _log.start_invocation()  # None unless sampling or buffering is configured
+        # (sampling and buffering: None, at no cost, while neither is configured)
+        started = None if _log._state["floor"] is None else _log.start_invocation()
         if started is None:
             self.log = None
         else:
@@ -126,8 +128,17 @@ class _Invocation:
         buf = self.buffer
         put = buf.put
         fields: dict[str, Any] = {"duration_ms": round(duration_ms, 3), "max_memory_mb": round(rss, 1)}
+        # A successful invocation's standard values go to the EMF document after the handler's own,
+        # in this order, without a trip through the buffer (``flush(tail=...)``); otherwise they are
+        # buffered here, in the same order.
+        tail: list[tuple[str, float]] | None = None
         if fired:  # the watchdog's document counted these already: once per invocation
             fields["watchdog_fired"] = True
+        elif error is None:
+            tail = [("Duration", duration_ms), ("MaxMemoryUsed", rss)]
+            if self.limit:
+                tail.append(("MemoryUtilization", 100.0 * rss / self.limit))
+            tail.append(("ColdStart", 1 if self.ctx["cold_start"] else 0))
         else:
             put("Duration", duration_ms)
             put("MaxMemoryUsed", rss)
@@ -140,13 +151,24 @@ class _Invocation:
             throttle = telemetry.classify_throttle(error)
             if throttle is not None and not buf.count("Throttles"):
                 telemetry.record_throttle(throttle)
+        elif tail is not None:
+            tail.append(("Errors", 0))
         else:
             put("Errors", 0)
-        if not any(name == "Throttles" for name, _ in buf.values):
-            put("Throttles", 0)
+        for name, _ in buf.values:
+            if name == "Throttles":
+                break
+        else:
+            if tail is not None:
+                tail.append(("Throttles", 0))
+            else:
+                put("Throttles", 0)
         if isinstance(result, dict) and isinstance(result.get("batchItemFailures"), list):
             failed = len(result["batchItemFailures"])
-            put("BatchItemFailures", failed)
+            if tail is not None:
+                tail.append(("BatchItemFailures", failed))
+            else:
+                put("BatchItemFailures", failed)
             fields["batch_item_failures"] = failed
         if not _log._state["configured"]:
             _log.configure()
@@ -154,27 +176,25 @@ class _Invocation:
             high = telemetry.memory_warning(rss, self.limit)
             if high is not None:
                 _log.emit("warning", MEMORY_WARNING, _summary_logger_name, high)
-        if error is None:
-            _log.emit("info", "invocation complete", _summary_logger_name, fields)
+        if error is None:  # observe's own numbers only: no redaction pass (line_to_write's `own`)
+            line = _log.line_to_write("info", "invocation complete", _summary_logger_name, fields, own=True)
         else:
             if throttle is not None:
                 fields["throttle_source"] = throttle.source
                 fields["retry_after_s"] = throttle.retry_after
             fields["exc_info"] = error
-            _log.emit("error", "invocation failed", _summary_logger_name, fields)  # writes the buffer first
-        flush(buf, self.dims, self.properties())
+            # (with buffering on, what the invocation buffered is written first)
+            line = _log.line_to_write("error", "invocation failed", _summary_logger_name, fields)
+        flush(buf, self.dims, self.properties(), first=line, tail=tail)
 
 
-def _environment() -> str:
-    """``ENVIRONMENT``; a value that is not dev/stg/prd is reported (once) and used as given."""
-    env = os.environ.get("ENVIRONMENT") or "dev"
-    if env not in ENVIRONMENTS:
-        guard.misuse(
-            "config",
-            "ENVIRONMENT",
-            ConfigError(f"ENVIRONMENT={env!r} is not one of {', '.join(ENVIRONMENTS)}"),
-        )
-    return env
+def _bad_environment(env: str) -> None:
+    """An ``ENVIRONMENT`` that is not dev/stg/prd: reported (once); the invocation uses it as given."""
+    guard.misuse(
+        "config",
+        "ENVIRONMENT",
+        ConfigError(f"ENVIRONMENT={env!r} is not one of {', '.join(ENVIRONMENTS)}"),
+    )
 
 
 def _start(

@@ -20,9 +20,9 @@ without the rest of structlog (:mod:`observe.structlog_core`).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging as _stdlib_logging
-import random
 import re
 import sys
 import time
@@ -66,7 +66,7 @@ _state: dict[str, Any] = {
     # while neither is configured, and then nothing below runs for a line under the level
     "floor": None,
     "settings": _buffer.Settings(),
-    "draw": random.random,
+    "draw": None,  # the sampling's random source; None: random.random (imported when sampling is on)
 }
 _loggers: dict[str | None, Any] = {}
 
@@ -107,17 +107,21 @@ def write_line(line: str) -> None:
 
 
 # --- timestamps: ISO-8601 UTC with milliseconds, the second part cached --------------------------
-_ts_cache: list[Any] = [-1, ""]
+_ts_cache: list[Any] = [-1, "", -1, ""]  # [second, its text, millisecond, its text]
 
 
 def timestamp() -> str:
-    """Now as ``2026-11-26T04:05:06.789Z``."""
-    now = time.time()
-    sec = int(now)
+    """Now as ``2026-11-26T04:05:06.789Z`` (the lines of one invocation often share a millisecond)."""
+    ms = int(time.time() * 1000)
+    if ms == _ts_cache[2]:
+        return _ts_cache[3]
+    sec = ms // 1000
     if sec != _ts_cache[0]:
         _ts_cache[0] = sec
         _ts_cache[1] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
-    return f"{_ts_cache[1]}.{int((now - sec) * 1000):03d}Z"
+    text = f"{_ts_cache[1]}.{ms % 1000:03d}Z"
+    _ts_cache[2], _ts_cache[3] = ms, text
+    return text
 
 
 # --- processors ------------------------------------------------------------------------------------
@@ -168,23 +172,25 @@ def _make_dumps() -> Any:
             return encode_text(obj).encode("utf-8")
 
         return dumps_bytes
-    option = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
-    encode = orjson.dumps
-
-    def dumps(obj: Any) -> bytes:
-        return encode(obj, default=_default, option=option)
-
-    return dumps
+    # No OPT_NON_STR_KEYS: it takes orjson off its fast path for keys (a line costs about twice as
+    # much); what reaches the encoder has text keys (the redaction makes every key text), and a dict
+    # that does not is encoded after _sanitise (encode_line), as anything else orjson refuses.
+    return functools.partial(orjson.dumps, default=_default, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 _encoder: list[Any] = []
 
 
-def _dumps_bytes(obj: Any) -> bytes:
-    """Compact UTF-8 JSON of ``obj``; the encoder is chosen on first use (orjson imports ~6 ms of stdlib)."""
+def _load_encoder() -> Any:
+    """The encoder, chosen on first use (orjson imports ~6 ms of stdlib)."""
     if not _encoder:
         _encoder.append(_make_dumps())
-    return _encoder[0](obj)
+    return _encoder[0]
+
+
+def _dumps_bytes(obj: Any) -> bytes:
+    """Compact UTF-8 JSON of ``obj``."""
+    return (_encoder[0] if _encoder else _load_encoder())(obj)
 
 
 def _dumps(obj: Any) -> str:
@@ -246,38 +252,38 @@ def _shrink(out: dict[str, Any], size: int) -> bytes:
 
 def encode_line(out: dict[str, Any]) -> str:
     """``out`` as one JSON line under the event limit, whatever it holds."""
+    dumps = _encoder[0] if _encoder else _load_encoder()
     try:
-        line = _dumps_bytes(out)
+        line = dumps(out)
     except Exception:
         out = _sanitise(out)
-        line = _dumps_bytes(out)
+        line = dumps(out)
     if len(line) > MAX_EVENT_BYTES:
         line = _shrink(out, len(line))
     text = line.decode("utf-8")
-    if "\x85" in text or "\u2028" in text or "\u2029" in text:  # line breaks to str.splitlines and JS
+    if not text.isascii() and ("\x85" in text or "\u2028" in text or "\u2029" in text):  # line breaks
         text = text.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     return text
 
 
+_NO_CONTEXT: dict[str, Any] = {}
+
+
 def render(logger: Any, method_name: str, event_dict: dict[str, Any]) -> str:
     """Assemble the line: fixed fields, invocation context, correlation id, caller's fields."""
-    out: dict[str, Any] = {
-        "timestamp": timestamp(),
-        "level": "error"
-        if method_name == "exception"
-        else ("warning" if method_name == "warn" else method_name),
-        "message": event_dict.pop("event", ""),
-        "logger": event_dict.pop("logger", None),
-    }
-    ctx = invocation_context.get()
-    if ctx is not None:
-        out.update(ctx)
-    out["correlation_id"] = correlation.get()
+    level = "error" if method_name == "exception" else ("warning" if method_name == "warn" else method_name)
+    message = event_dict.pop("event", "")
+    name = event_dict.pop("logger", None)
+    ctx = invocation_context.get() or _NO_CONTEXT
     if _state["tracing"]:
         from observe import tracing
 
-        out.update(tracing.current_ids())
-    out.update(event_dict)
+        ids = tracing.current_ids()
+    else:
+        ids = _NO_CONTEXT
+    # one dict display: what four update() calls in this order would make, a little cheaper
+    out = {"timestamp": timestamp(), "level": level, "message": message, "logger": name, **ctx,
+           "correlation_id": correlation.get(), **ids, **event_dict}  # fmt: skip
     return encode_line(out)
 
 
@@ -315,11 +321,9 @@ def chain_failed(method: str, logger_name: Any, error: BaseException) -> None:
 def process(logger: Any, method_name: str, event_dict: dict[str, Any]) -> str:
     """The whole chain as one processor that cannot raise: exceptions, redaction, render."""
     try:
-        return render(
-            logger,
-            method_name,
-            redact_processor(logger, method_name, format_exception(logger, method_name, event_dict)),
-        )
+        if "exc_info" in event_dict or "stack_info" in event_dict or method_name == "exception":
+            event_dict = format_exception(logger, method_name, event_dict)
+        return render(logger, method_name, redact_processor(logger, method_name, event_dict))
     except Exception as exc:
         return failure_line(
             method_name, event_dict.get("logger") if isinstance(event_dict, dict) else None, exc
@@ -361,6 +365,30 @@ def emit(method: str, message: str, logger_name: str | None, fields: dict[str, A
         WRITER._write(process(None, method, fields))
     except Exception as exc:
         chain_failed(method, logger_name, exc)
+
+
+def line_to_write(
+    method: str, message: str, logger_name: str | None, fields: dict[str, Any], *, own: bool = False
+) -> str | None:
+    """:func:`emit` for a caller that writes the line together with more text (the summary line and
+    its EMF documents go out in one write): the rendered line when it is to be written now as it is;
+    otherwise None, and the line was handled as :func:`emit` handles it (dropped under the level,
+    buffered, or written after the invocation's buffered lines). ``fields`` is consumed. Never raises.
+
+    ``own``: the message, the logger name and every field are observe's own constants and numbers
+    (the summary line of a successful invocation), so the redaction pass, which could change none of
+    them, is skipped; the invocation's context on the line was redacted when it was bound."""
+    if _state["floor"] is not None or _LEVELS.get(method, 20) < _state["level"]:
+        emit(method, message, logger_name, fields)
+        return None
+    fields["event"] = message
+    fields["logger"] = logger_name
+    if own:
+        try:
+            return render(None, method, fields)
+        except Exception as exc:
+            return failure_line(method, logger_name, exc)
+    return process(None, method, fields)  # never raises: a failed chain gives its failure line
 
 
 #: A ``%`` conversion of a template: ``%s``, ``%(name)06d``, ``%-8.2f``; or a literal ``%%``, matched
@@ -442,7 +470,7 @@ def configure(
         level=lvl,
         floor=floor,
         settings=settings,
-        draw=draw or random.random,
+        draw=draw,
     )
     _loggers.clear()
     if stdlib:
@@ -458,7 +486,7 @@ def configure(
 
 def reset() -> None:
     """Forget the configuration: the next logger reads the environment again (tests)."""
-    _state.update(configured=False, stream=None, floor=None, settings=_buffer.Settings(), draw=random.random)
+    _state.update(configured=False, stream=None, floor=None, settings=_buffer.Settings(), draw=None)
     _loggers.clear()
 
 
@@ -470,7 +498,12 @@ def start_invocation() -> tuple[_buffer.InvocationLog, Any] | None:
     at no cost, while neither sampling nor buffering is configured. The second item undoes it."""
     if _state["floor"] is None:
         return None
-    st = _buffer.start(_state["settings"], _state["level"], _state["draw"])
+    draw = _state["draw"]
+    if draw is None:
+        import random  # only once sampling or buffering is configured: not on every cold start
+
+        draw = _state["draw"] = random.random
+    st = _buffer.start(_state["settings"], _state["level"], draw)
     return st, invocation_log.set(st)
 
 

@@ -17,7 +17,7 @@ import time
 from contextvars import ContextVar
 from typing import Any
 
-from observe import catalogue, guard
+from observe import catalogue, config, guard, project
 from observe.catalogue import MetricError, UnknownMetricError
 from observe.logging import _dumps, write_line
 
@@ -116,11 +116,9 @@ _current: ContextVar[MetricsBuffer | None] = ContextVar("observe_metrics", defau
 
 def namespace() -> str:
     """``METRICS_NAMESPACE``, else the project configuration's ``namespace``, else ``DataPipelines``."""
-    env = os.environ.get("METRICS_NAMESPACE")
+    env = config.env("METRICS_NAMESPACE")
     if env:
         return env
-    from observe import project
-
     return project.namespace() or DEFAULT_NAMESPACE
 
 
@@ -203,12 +201,95 @@ def _document(
     return doc
 
 
-def flush(buffer: MetricsBuffer, dimensions: dict[str, str], properties: dict[str, Any] | None = None) -> int:
-    """Write ``buffer`` as EMF lines to the log stream; returns the number of documents."""
-    docs = documents(buffer, dimensions, properties)
-    for doc in docs:
-        write_line(_dumps(doc))
+#: The start of the common case's document up to its values, per (namespace, dimension names, metric
+#: names): ``,"CloudWatchMetrics":[...]},`` as JSON, so a document is its timestamp and one encoding
+#: of its values (the directives do not change from one invocation to the next).
+_heads: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}
+
+
+def _one_line(
+    buffer: MetricsBuffer,
+    dimensions: dict[str, str],
+    properties: dict[str, Any] | None,
+    tail: list[tuple[str, float]] | None = None,
+) -> str | None:
+    """The common case's one document as a JSON line, byte for byte what ``_dumps`` makes of
+    :func:`documents`' document, ``tail`` (name, value) pairs counted as if put in the buffer last;
+    None when the buffer is not the common case (extra dimensions, over the EMF limits) or a name
+    would land on a key already there (a tail name the buffer holds too, ``_aws``)."""
+    buffered = buffer.values
+    if len(buffered) + (len(tail) if tail else 0) > MAX_METRICS_PER_DOC or len(dimensions) > MAX_DIMENSIONS:
+        return None
+    body: dict[str, Any] = {**dimensions, **properties} if properties else dict(dimensions)
+    names = []
+    for (name, extra), vals in buffered.items():
+        if extra or len(vals) > MAX_VALUES_PER_METRIC:
+            return None
+        names.append(name)
+        body[name] = vals[0] if len(vals) == 1 else vals
+    if tail:
+        for name, value in tail:
+            if name in body:
+                return None
+            names.append(name)
+            body[name] = value
+    if not body or "_aws" in body:
+        return None
+    ns = namespace()
+    key = (ns, tuple(dimensions), tuple(names))
+    head = _heads.get(key)
+    if head is None:
+        directive = [
+            {"Namespace": ns, "Dimensions": [list(dimensions)], "Metrics": [_directive(n) for n in names]}
+        ]
+        if len(_heads) >= 256:  # handlers whose metric sets vary a lot: stay bounded
+            _heads.clear()
+        head = _heads[key] = ',"CloudWatchMetrics":' + _dumps(directive) + "},"
+    return '{"_aws":{"Timestamp":' + str(int(time.time() * 1000)) + head + _dumps(body)[1:]
+
+
+def lines(
+    buffer: MetricsBuffer, dimensions: dict[str, str], properties: dict[str, Any] | None = None
+) -> list[str]:
+    """The EMF documents of ``buffer`` (:func:`documents`) as JSON lines."""
+    line = _one_line(buffer, dimensions, properties)
+    if line is not None:
+        return [line]
+    return [_dumps(doc) for doc in documents(buffer, dimensions, properties)]
+
+
+def flush(
+    buffer: MetricsBuffer,
+    dimensions: dict[str, str],
+    properties: dict[str, Any] | None = None,
+    *,
+    first: str | None = None,
+    tail: list[tuple[str, float]] | None = None,
+) -> int:
+    """Write ``buffer`` as EMF lines to the log stream; returns the number of documents.
+
+    ``tail``: (name, value) pairs of dimensionless catalogued metrics to count as if :meth:`put` in
+    the buffer after what it holds (``observed``'s standard values). ``first`` is a rendered line
+    written ahead of the documents in the same write (``observed``'s summary line: one system call
+    for both under Lambda); it is written even when the documents cannot be built (the error is
+    raised after it)."""
+    try:
+        line = _one_line(buffer, dimensions, properties, tail) if tail else None
+        if line is not None:
+            docs = [line]
+        else:
+            for name, value in tail or ():
+                buffer.put(name, value)
+            docs = lines(buffer, dimensions, properties)
+    except BaseException:
+        if first is not None:
+            write_line(first)
+        raise
     buffer.values.clear()
+    if first is not None:
+        write_line("\n".join((first, *docs)))
+    elif docs:
+        write_line("\n".join(docs))
     return len(docs)
 
 

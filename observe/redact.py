@@ -29,6 +29,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from observe.lazyre import compile_lazily
+
 MASK = "[REDACTED]"
 #: One text (a message, a field, a stack) longer than this is cut before it is scanned.
 MAX_FIELD_CHARS = 32 * 1024
@@ -125,9 +127,9 @@ JWK_PUBLIC: frozenset[str] = frozenset(
      "ext", "iat", "nbf", "exp"}
 )  # fmt: skip
 
-_CAMEL1 = re.compile(r"([a-z0-9])([A-Z])")
-_CAMEL2 = re.compile(r"([A-Z]+)([A-Z][a-z])")
-_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_CAMEL1 = compile_lazily(r"([a-z0-9])([A-Z])")
+_CAMEL2 = compile_lazily(r"([A-Z]+)([A-Z][a-z])")
+_NON_ALNUM = compile_lazily(r"[^a-z0-9]+")
 _kind_cache: dict[str, int] = {}
 _user_keys: set[str] = set()
 
@@ -139,7 +141,7 @@ def normalise_key(key: str) -> str:
 
 
 #: Every sensitive key contains one of these (lower-cased): a name without any is decided at once.
-_HINT = re.compile(
+_HINT = compile_lazily(
     "pass|pw|secret|token|cookie|auth|cred|nric|uinfin|key|assert|verif|sig|otp|pin|dpop|jw|bearer|sess"
     "|sid|csrf|xsrf|cek|saml|ssn|code|cvv|cvc|csc|fin|plaintext|card|answer"
 )
@@ -207,9 +209,9 @@ def is_sensitive_key(key: str) -> bool:
 # --- values that cannot be secrets ------------------------------------------------------------------
 
 _PLACEHOLDERS = frozenset({"true", "false", "null", "none", "nil", "undefined", "n/a", "-", "", "{}", "[]"})
-_B64URL_RUN = re.compile(r"[A-Za-z0-9_-]{16,}={0,2}")
+_B64URL_RUN = compile_lazily(r"[A-Za-z0-9_-]{16,}={0,2}")
 #: Under a ``code`` key, error codes stay readable: AWS/botocore-style names and OAuth/OIDC error codes.
-_ERROR_CODE = re.compile(
+_ERROR_CODE = compile_lazily(
     r"(?:[A-Z][a-z]+){1,8}(?:Exception|Error|Fault|Failure|Failed|Exceeded|Denied|NotFound|Throttled"
     r"|Throttling|Timeout|Conflict|Unavailable|InUse|Invalid|Expired|Mismatch)|(?:NoSuch|Invalid)[A-Z][A-Za-z]{1,40}"
     r"|Throttling|AccessDenied"
@@ -227,12 +229,12 @@ OAUTH_ERROR_CODES: frozenset[str] = frozenset(
 
 
 #: Upper-case error codes: ``NOT_FOUND``, ``RESOURCE_EXHAUSTED`` (gRPC), ``ERR_TLS_CERT_ALTNAME_INVALID``.
-_UPPER_CODE = re.compile(r"[A-Z]{2,24}(?:_[A-Z]{2,24}){1,8}")
+_UPPER_CODE = compile_lazily(r"[A-Z]{2,24}(?:_[A-Z]{2,24}){1,8}")
 #: errno names (``ECONNRESET``, ``ETIMEDOUT``): the ``code`` of a socket or Node.js error.
 _ERRNO_NAMES = frozenset(errno.errorcode.values())
 
 
-_MARKERS_ONLY = re.compile(r"(?:\[(?:REDACTED|TRUNCATED)[^\[\]]{0,64}\][ ,;]?)++")
+_MARKERS_ONLY = compile_lazily(r"(?:\[(?:REDACTED|TRUNCATED)[^\[\]]{0,64}\][ ,;]?)++")
 
 
 def _words_value(v: str) -> bool:
@@ -303,8 +305,8 @@ def _bound(notchars: str, width: int) -> str:
     )
 
 
-_NRIC = re.compile(r"[STFGMstfgm]\d{7}[A-Za-z](?![A-Za-z0-9])" + _bound("A-Za-z0-9", 9), re.A)
-_E164 = re.compile(
+_NRIC = compile_lazily(r"[STFGMstfgm]\d{7}[A-Za-z](?![A-Za-z0-9])" + _bound("A-Za-z0-9", 9), re.A)
+_E164 = compile_lazily(
     r"(?:\+"
     + _bound(r"\w+", 1)
     + r"|%2[Bb]"
@@ -315,26 +317,26 @@ _E164 = re.compile(
     r"(?:(?:[ -]|%20|\+|%2[Bb]|%2520)?(?:\(|%28|%2528)?\d(?:\)|%29|%2529)?){6,14}(?!\w)",
     re.A,
 )
-_SG_PHONE = re.compile(
+_SG_PHONE = compile_lazily(
     r"[689]\d{3}(?=(?:[ -]|%20|\+|%2[Bb])?\d{4}(?![\w-])(?![.,]\d))"
     + _bound(r"\w+./-", 4)
     + r"(?:[ -]|%20|\+|%2[Bb])?\d{4}",
     re.A,
 )
-_JWT = re.compile(r"eyJ" + _bound(r"A-Za-z0-9_-", 3) + r"[A-Za-z0-9_-]*+(?:\.[A-Za-z0-9_-]*+){1,4}+")
-_PEM = re.compile(
+_JWT = compile_lazily(r"eyJ" + _bound(r"A-Za-z0-9_-", 3) + r"[A-Za-z0-9_-]*+(?:\.[A-Za-z0-9_-]*+){1,4}+")
+_PEM = compile_lazily(
     r"-----BEGIN (?:[A-Z0-9]{1,20} ){0,4}PRIVATE KEY(?: BLOCK)?-----.*?(?:-----END[A-Z0-9 ]{0,64}-----|\Z)",
     re.S,
 )
 # Unarmoured DER private keys in base64: PKCS#8 (RSA, EC, Ed25519), PKCS#1 RSA and SEC1 EC all open
 # with SEQUENCE, INTEGER version; certificates and public keys open with SEQUENCE, SEQUENCE.
-_DER = re.compile(
+_DER = compile_lazily(
     r"M" + _bound("A-Za-z0-9+/", 1)
     + r"(?:II[A-Za-z0-9+/]{3}IBA(?:DA|AK)|IG[A-Za-z0-9+/]AgEA|C[A-Za-z0-9+/]CAQAw|H[A-Za-z0-9+/]CAQEE)"
     + r"[A-Za-z0-9+/=]*+"
 )  # fmt: skip
-_AWS_KEY = re.compile(r"(?:AKIA|ASIA)" + _bound("A-Z0-9", 4) + r"[A-Z0-9]{16}(?![A-Z0-9])")
-_KNOWN_TOKEN = re.compile(
+_AWS_KEY = compile_lazily(r"(?:AKIA|ASIA)" + _bound("A-Z0-9", 4) + r"[A-Z0-9]{16}(?![A-Z0-9])")
+_KNOWN_TOKEN = compile_lazily(
     r"(?:gh[pousr]_" + _bound("A-Za-z0-9", 4) + r"[A-Za-z0-9]{30,255}"
     r"|github_pat_" + _bound("A-Za-z0-9", 11) + r"[A-Za-z0-9_]{30,255}"
     r"|glpat-" + _bound("A-Za-z0-9", 6) + r"[A-Za-z0-9_-]{20,255}"
@@ -349,34 +351,34 @@ _KNOWN_TOKEN = re.compile(
 )
 # An AWS secret access key has no prefix: 40 base64 characters standing alone, with upper and lower
 # case letters and digits (a SHA-1 is lower-case hex; longer runs such as receipt handles are not it).
-_AWS_SECRET = re.compile(
+_AWS_SECRET = compile_lazily(
     r"[A-Za-z0-9/+](?<![A-Za-z0-9/+_-].)(?<!==.)(?<![A-Za-z0-9/+=]\n.)[A-Za-z0-9/+]{39}(?![A-Za-z0-9/+=_-])"
 )  # not a line of a base64 block (a certificate's last line can be 40 characters)
 # The same right after an escape (``'\\nwJalr...'`` in a repr, ``%0A`` in a URL); not after a base64
 # character (a line of a base64 block in JSON text). A separate pattern, run only when the text
 # has a backslash or a percent sign: the common text pays one look-behind per letter, not five.
-_AWS_SECRET_ESC = re.compile(
+_AWS_SECRET_ESC = compile_lazily(
     r"(?<![A-Za-z0-9/+=])(\\(?:[ntrfvab0]|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4})|%[0-9A-Fa-f]{2})"
     r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=_-])"
 )
 # An AWS session token (STS, the Lambda environment's AWS_SESSION_TOKEN) has no prefix either, but its
 # base64 says "origin" (``IQoJb3JpZ2lu...``) or "er/aws" (``FwoGZXIvYXdz...``) from its 5th character.
-_AWS_SESSION = re.compile(
+_AWS_SESSION = compile_lazily(
     r"[A-Za-z0-9+/]"
     + _bound("A-Za-z0-9+/", 1)
     + r"[A-Za-z0-9+/]{3}(?:b3JpZ2lu|ZXIvYXdz)[A-Za-z0-9+/=%_-]{16,}+"
 )
 # ``<password>value</password>`` (XML and SOAP bodies, ``<wsse:Password Type="...">``).
-_XML = re.compile(r"<([A-Za-z_][\w.:-]{0,63})(?:\s[^<>]{0,512})?>([^<]{1,8192}+)</\1\s*>", re.A)
+_XML = compile_lazily(r"<([A-Za-z_][\w.:-]{0,63})(?:\s[^<>]{0,512})?>([^<]{1,8192}+)</\1\s*>", re.A)
 # ``--client-secret value`` on a command line: the name, a space, the value.
-_FLAG = re.compile(r"--([A-Za-z][A-Za-z0-9_-]{0,63})[ \t]++([^\s\"']{1,4096})", re.A)
-_SG_PREFIXED = re.compile(
+_FLAG = compile_lazily(r"--([A-Za-z][A-Za-z0-9_-]{0,63})[ \t]++([^\s\"']{1,4096})", re.A)
+_SG_PREFIXED = compile_lazily(
     r"65"
     + _bound(r"\w+./-", 2)
     + r"(?:[ -]|%20|\+|%2[Bb])?[689]\d{3}(?:[ -]|%20|\+|%2[Bb])?\d{4}(?![\w-])(?![.,]\d)",
     re.A,
 )
-_SCHEME = re.compile(
+_SCHEME = compile_lazily(
     r"[BbDd](?:(?<=[Bb])(?i:earer)" + _bound("A-Za-z0-9_", 6)
     + r"|(?<=[Bb])(?i:asic)" + _bound("A-Za-z0-9_", 5)
     + r"|(?<=[Dd])(?i:pop)" + _bound("A-Za-z0-9_", 4) + r")"
@@ -384,18 +386,18 @@ _SCHEME = re.compile(
     + r"|(?:\+|%20|%2[Bb]|%2520)([A-Za-z0-9._~/%-]{1,8192}+)(?![A-Za-z0-9._~/%-]))",
     re.A,
 )  # fmt: skip
-_DSN = re.compile(r"://([^\s/?#@:\"'<>]{0,128}):([^\s/?#\"'<>]{1,256})@")
-_AT_DOMAIN = re.compile(
+_DSN = compile_lazily(r"://([^\s/?#@:\"'<>]{0,128}):([^\s/?#\"'<>]{1,256})@")
+_AT_DOMAIN = compile_lazily(
     r"(?:@|%40|%2540|\\u0040|&#64;|&#[xX]40;)"
     r"((?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-]))",
     re.A,
 )
-_LOCAL_REV = re.compile(r"[A-Za-z0-9._%+'-]{1,128}", re.A)  # matched on the reversed text
-_DENSITY = re.compile(r"\d+(?:\.\d+)?x\.", re.A)  # logo@2x.png
-_SCP_PATH = re.compile(r":[\w~.-]{0,200}/", re.A)  # git@github.com:org/repo.git
-_PERSONAL_LOCAL = re.compile(r"[.+%]")
+_LOCAL_REV = compile_lazily(r"[A-Za-z0-9._%+'-]{1,128}", re.A)  # matched on the reversed text
+_DENSITY = compile_lazily(r"\d+(?:\.\d+)?x\.", re.A)  # logo@2x.png
+_SCP_PATH = compile_lazily(r":[\w~.-]{0,200}/", re.A)  # git@github.com:org/repo.git
+_PERSONAL_LOCAL = compile_lazily(r"[.+%]")
 _FILE_TLDS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp", "avif", "css", "js", "map"})
-_DIGITS4 = re.compile(r"[0-9][0-9]{3}")
+_DIGITS4 = compile_lazily(r"[0-9][0-9]{3}")
 
 MARKERS: dict[str, str] = {
     k: f"[REDACTED:{k}]"
@@ -428,7 +430,7 @@ PROSE_AFTER_SCHEME: frozenset[str] = frozenset(
 _DETERMINERS = frozenset(
     {"the", "a", "an", "this", "that", "its", "his", "her", "their", "our", "your", "any"}
 )
-_WORD_LIKE = re.compile(r"(?:[a-z]+|[A-Z][a-z]+)[.,]?", re.A)
+_WORD_LIKE = compile_lazily(r"(?:[a-z]+|[A-Z][a-z]+)[.,]?", re.A)
 
 
 def _credential_like(tok: str, before: str) -> bool:
@@ -443,7 +445,7 @@ def _credential_like(tok: str, before: str) -> bool:
     return before.rsplit(None, 1)[-1].lower() not in _DETERMINERS if before.strip() else True
 
 
-_AUTH_PARAM = re.compile(r"[a-z][a-z_-]{0,31}=")
+_AUTH_PARAM = compile_lazily(r"[a-z][a-z_-]{0,31}=")
 
 
 def _scheme_sub(m: re.Match[str]) -> str:
@@ -538,18 +540,18 @@ def _emails(s: str) -> str:
 # forward from a value (the end of its run, of its line, its closing quote) is remembered for the
 # rest of the text, and a long value is judged readable from its head alone: values that overlap
 # (``secret=arn:secret=arn:...``, each one readable) cost their length once, not once per name.
-_PAIR_REV = re.compile(
+_PAIR_REV = compile_lazily(
     r"(=|:(?<!//:)|D3%|d3%|D352%|d352%|,)[ \t]*+([\"'\\\]]*+)([A-Za-z0-9_.\-]{1,128})([\\%:]?)", re.A
 )
-_WS = re.compile(r"[ \t]*")
-_TOKEN_END = re.compile(r"[\s&;,\"'<>()\[\]{}|\\]")
-_LINE_END = re.compile(r"[\r\n\"']|\\[rn]")
-_BRACKETS = re.compile(r'["{}\[\]\\]')
-_HEAD = re.compile(r"[ \t]*+(\r?\n[ \t]*+)?")
-_QUOTE_HEAD = re.compile(r"[bu]?(\\{0,3}[\"'])")
-_RUN = re.compile(r"[^\s&;,\"'\\]*+")  # the characters of an unquoted value
+_WS = compile_lazily(r"[ \t]*")
+_TOKEN_END = compile_lazily(r"[\s&;,\"'<>()\[\]{}|\\]")
+_LINE_END = compile_lazily(r"[\r\n\"']|\\[rn]")
+_BRACKETS = compile_lazily(r'["{}\[\]\\]')
+_HEAD = compile_lazily(r"[ \t]*+(\r?\n[ \t]*+)?")
+_QUOTE_HEAD = compile_lazily(r"[bu]?(\\{0,3}[\"'])")
+_RUN = compile_lazily(r"[^\s&;,\"'\\]*+")  # the characters of an unquoted value
 _PLAIN_NOT_FIRST = frozenset("&;,\"'\\=>{[")  # an unquoted value after = does not open with these
-_STARS = re.compile(r"\*++")
+_STARS = compile_lazily(r"\*++")
 _MARKER_HEADS = ("[REDACTED", "[TRUNCATED")
 _SCHEMES = frozenset(
     {"bearer", "basic", "dpop", "digest", "negotiate", "ntlm", "token", "key", "sharedkey", "hmac",
@@ -831,7 +833,7 @@ def _pairs(s: str) -> str:
 
 _custom: list[tuple[str, re.Pattern[str], str]] = []  # (name, compiled, marker)
 _MAX_REPEAT = 256
-_NAME_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
+_NAME_RE = compile_lazily(r"[a-z][a-z0-9_]{0,39}")
 
 
 class RedactionRuleError(ValueError):
@@ -964,19 +966,29 @@ def scan(s: str) -> str:
     """Every net over ``s``, uncut (:func:`redact_text` cuts first); linear in ``len(s)``."""
     if "-----BEGIN " in s:
         s = _PEM.sub(MARKERS["pem"], s)
-    s = _SCHEME.sub(_scheme_sub, s)
+    # Each net runs only where its literal start is present (the text it could match holds it, so
+    # nothing is skipped that would be masked): the largest patterns then compile only for a text
+    # that needs them (observe.lazyre), not on every cold start's first line.
+    low = s.lower()
+    if "bearer" in low or "basic" in low or "dpop" in low:  # _SCHEME: (?i) B-earer, B-asic, D-pop
+        s = _SCHEME.sub(_scheme_sub, s)
     if "eyJ" in s:
         s = _JWT.sub(MARKERS["jwt"], s)
     if "AKIA" in s or "ASIA" in s:
         s = _AWS_KEY.sub(MARKERS["aws_key"], s)
-    s = _KNOWN_TOKEN.sub(MARKERS["token"], s)
+    if (
+        "gh" in s or "github_pat_" in s or "glpat-" in s or "xox" in s or "k_" in s or "whsec_" in s
+        or "sk-" in s or "npm_" in s or "GOCSPX-" in s or "AIza" in s
+    ):  # _KNOWN_TOKEN's prefixes (gh?_, sk_ and rk_ as k_)  # fmt: skip
+        s = _KNOWN_TOKEN.sub(MARKERS["token"], s)
     if len(s) >= 40:
         s = _AWS_SECRET.sub(_aws_secret_sub, s)
         if "\\" in s or "%" in s:
             s = _AWS_SECRET_ESC.sub(_aws_secret_esc_sub, s)
         if "b3JpZ2lu" in s or "ZXIvYXdz" in s:
             s = _AWS_SESSION.sub(MARKERS["aws_session"], s)
-    s = _DER.sub(MARKERS["private_key"], s)
+    if "MI" in s or "MC" in s or "MH" in s:  # _DER: M, then II / IG / C / H
+        s = _DER.sub(MARKERS["private_key"], s)
     if "://" in s:
         s = _DSN.sub(_dsn_sub, s)
     if "@" in s or "%40" in s or "%2540" in s or "u0040" in s or "&#" in s:
