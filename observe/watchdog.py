@@ -316,7 +316,8 @@ def fire(inv: Any) -> None:
         ctx_token = _log.invocation_context.set(getattr(inv, "ctx_now", None) or inv.ctx)
         cid_token = correlation.set_id(inv.cid)
         try:
-            _log.emit("warning", MESSAGE, "observe", fields)
+            # the warning line and its EMF document in one write: no other line comes between them
+            line = _log.line_to_write("warning", MESSAGE, "observe", fields)
             rss = telemetry.max_rss_mb()
             buf = metrics.MetricsBuffer()
             buf.put("Duration", elapsed_ms)
@@ -325,7 +326,7 @@ def fire(inv: Any) -> None:
             if inv.limit:
                 buf.put("MemoryUtilization", 100.0 * rss / inv.limit)
             buf.put("ColdStart", 1 if inv.ctx.get("cold_start") else 0)
-            metrics.flush(buf, inv.dims, inv.properties())
+            metrics.flush(buf, inv.dims, inv.properties(), first=line)
             if waiting:
                 _log.flush_buffered(log_state, timeout=0.05)
         finally:
