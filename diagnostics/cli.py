@@ -1,9 +1,9 @@
-"""``observe-diag``: triage from the terminal.
+"""``observe diag`` (alias ``observe-diag``): triage from the terminal.
 
-    observe-diag alarm ingest-worker-RecordsQuarantined-dev --log-group /aws/lambda/ingest-worker \\
+    observe diag alarm ingest-worker-RecordsQuarantined-dev --log-group /aws/lambda/ingest-worker \\
         --since 1h --bucket ingest-backup-dev --dlq-url https://sqs.../ingest-tasks-dlq
-    observe-diag trace run-20261126-0400 --logs out/demo/ingest.jsonl
-    observe-diag failures | lambda | throttles | quarantine | dlq | report --out report.html
+    observe diag trace run-20261126-0400 --logs out/demo/ingest.jsonl
+    observe diag failures | lambda | throttles | quarantine | dlq | report --out report.html
 
 Exit codes: 0 done (something to show); 1 nothing found (the alarm did not breach in the window,
 no line carries the id); 2 bad usage or a source that cannot be read (the message names it).

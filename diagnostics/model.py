@@ -13,6 +13,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 
+#: How the hints in the output name the triage command (``observe-diag`` is its alias).
+COMMAND = "observe diag"
+
+
 class DiagnosticsError(Exception):
     """Something the user asked for cannot be done; the message names what and where."""
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from diagnostics import analysis
 from diagnostics.alarms import statistic
 from diagnostics.lambda_view import InvocationFailure, LambdaView
-from diagnostics.model import iso
+from diagnostics.model import COMMAND, iso
 from diagnostics.text import LINE_FIELDS, clip
 from diagnostics.units import axis_label, axis_scale, clock, duration, fmt, when
 from observe import catalogue
@@ -558,19 +558,19 @@ def _trace_html(tr: analysis.Trace, max_lines: int) -> str:
         )
     more = (
         f'<p class="muted">... and {len(shown) - max_lines} more line(s): '
-        f"<code>observe-diag trace {escape(tr.correlation_id)}</code></p>"
+        f"<code>{COMMAND} trace {escape(tr.correlation_id)}</code></p>"
         if len(shown) > max_lines
         else ""
     )
     if quiet:
         more = (
             f'<p class="muted">{quiet:,} line(s) below warning not shown (a long trace): '
-            f"<code>observe-diag trace {escape(tr.correlation_id)}</code> shows every line.</p>" + more
+            f"<code>{COMMAND} trace {escape(tr.correlation_id)}</code> shows every line.</p>" + more
         )
     noise = (
         f'<p class="muted">{hidden:,} routine line(s) below warning hidden (libraries\' '
         f"{', '.join(LIBRARY_LOGGERS[:4])} ..., HTTP requests answered 1xx-3xx): "
-        f"<code>observe-diag trace {escape(tr.correlation_id)}</code> shows them.</p>"
+        f"<code>{COMMAND} trace {escape(tr.correlation_id)}</code> shows them.</p>"
         if hidden
         else ""
     )

@@ -51,7 +51,7 @@ from diagnostics.analysis import (
     quarantine_summary,
     throttles,
 )
-from diagnostics.model import DLQMessage, QuarantineDoc, Window, from_ms
+from diagnostics.model import COMMAND, DLQMessage, QuarantineDoc, Window, from_ms
 from diagnostics.queries import Clause, Selection, is_emf
 from observe import catalogue
 from observe.catalogue import LOG_FIELDS
@@ -133,7 +133,7 @@ class AlarmTriage:
     def next_command(self) -> str | None:
         """What to run next: a trace of the first failing id (or the alarm's runbook)."""
         if self.correlation_ids:
-            return f"observe-diag trace {self.correlation_ids[0]} --level warning"
+            return f"{COMMAND} trace {self.correlation_ids[0]} --level warning"
         return None
 
 

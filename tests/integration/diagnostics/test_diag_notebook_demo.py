@@ -100,7 +100,7 @@ def test_demo_triage_reads_the_ingest_demo_outputs(diag_incident: Incident, tmp_
     assert "running a small ingest incident" not in printed, "the existing outputs are used"
     assert f"ALARM: {r.quarantine_alarm} (warning)" in printed
     assert "quarantine/source/_/page-000001.json" in printed and r.run_id in printed
-    assert f"observe-diag trace {r.run_id} --level warning" in printed
+    assert f"observe diag trace {r.run_id} --level warning" in printed
     assert (out / "report.html").stat().st_size > 50_000
     for secret in r.secrets:
         assert secret not in printed and secret not in (out / "report.html").read_text()

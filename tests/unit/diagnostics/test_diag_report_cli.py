@@ -88,7 +88,8 @@ def test_the_first_screen_says_what_is_firing_since_when_why_and_what_next(evide
     assert '<div class="now ALARM">' in first and "ingest-worker-RecordsQuarantined-dev" in first
     assert "in ALARM since" in first and "not recovered" not in first
     assert 'href="#trace-run-7"' in first  # the affected correlation ids, linked to their traces
-    assert "Next: <code>observe-diag trace run-7 --level warning</code>" in first
+    assert "Next: <code>observe diag trace run-7 --level warning</code>" in first
+    assert "observe-diag" not in html  # the hints name the primary command, not its alias
     assert "The invocations quarantined records under 2 keys" in first  # the cause, in one sentence
     assert "quarantine not read: pass --bucket or --quarantine-dir" in first
     assert "DLQ not read: pass --dlq-url or --dlq-file" in first
