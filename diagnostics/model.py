@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-
 #: How the hints in the output name the triage command (``observe-diag`` is its alias).
 COMMAND = "observe diag"
 
