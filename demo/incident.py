@@ -6,7 +6,7 @@ batch answers only after 5 s (:func:`emulator.scenario.timeout_incident`). The p
 at the deadline, twice (one per delivery), then the queue dead-letters the batch. Shown: what the
 function's log holds (observe's watchdog warning and its ``Timeouts`` document before the
 platform's ``Task timed out``), where every message went, and the triage ``observe diag failures``
-makes of the saved log and DLQ (written to ``out/demo/incident/``).
+and ``observe diag dlq`` make of the saved log and DLQ (written to ``out/demo/incident/``).
 
 Run: ``.venv/bin/python -m demo.incident``.
 """
@@ -61,10 +61,10 @@ def main(out_dir: str | Path = OUT) -> None:
     finally:
         olog.reset()
 
-    last = run.stats.results[-1].request_id
-    heading(f"The worker's log, last delivery (request {last}; info lines elided)")
+    first = run.stats.results[0].request_id
+    heading(f"The worker's log, first delivery (request {first}; info lines elided)")
     for event in run.events:
-        if event.request_id != last:
+        if event.request_id not in (None, first):
             continue
         line = event.message
         if line.startswith("{"):
@@ -83,20 +83,11 @@ def main(out_dir: str | Path = OUT) -> None:
     )
 
     logs, dlq = saved["logs"], saved["dlq"]
-    heading(f"observe diag failures --logs {logs} --dlq-file {dlq}")
-    sys.stdout.flush()
-    cli = [
-        sys.executable,
-        "-m",
-        "observe_cli",
-        "diag",
-        "failures",
-        "--logs",
-        str(logs),
-        "--dlq-file",
-        str(dlq),
-    ]
-    subprocess.run([*cli, "--quiet"], check=True)  # the command an on-call engineer types
+    # the commands an on-call engineer types: what Lambda ended and why, then what gave up
+    for command in (["failures", "--logs", str(logs)], ["dlq", "--dlq-file", str(dlq)]):
+        heading(f"observe diag {' '.join(command)}")
+        sys.stdout.flush()
+        subprocess.run([sys.executable, "-m", "observe_cli", "diag", *command, "--quiet"], check=True)
 
 
 if __name__ == "__main__":

@@ -411,10 +411,11 @@ def worker_incident(
 
     import boto3
 
+    from diagnostics.sources import peek_queue
     from emulator.lambda_function import FunctionConfig, LambdaFunction
     from emulator.source_api import DEMO_SUITE
     from emulator.sqs_event_source import SqsEventSource
-    from pipelines.ingest.local import create_resources, read_queue
+    from pipelines.ingest.local import create_resources
 
     suffix = uuid.uuid4().hex[:8]
     res = create_resources(
@@ -472,7 +473,7 @@ def worker_incident(
         name=name,
         sent=sent,
         processed=recording.finished(),
-        dead=read_queue(res.dlq_url),
+        dead=peek_queue(res.dlq_url),  # they stay visible, for a triage of the DLQ
         stats=stats,
         events=list(fn.events),
         deliveries=[ids for ids, _ in recording.calls],

@@ -34,6 +34,11 @@ def test_the_demo_runs_the_pipelines_and_the_triage() -> None:
         "Task timed out after 3.00 seconds"
     )
     assert "sent 2, finished 0, in the DLQ 2, lost 0; deliveries: 2 (timeout, timeout)" in incident
+    # and its triage: observe diag names the cause, the request, the slow task in flight, the DLQ
+    triage = incident[incident.index("observe diag failures") :]
+    assert "Lambda invocation failures: 2" in triage and re.search(r"TIMEOUT\s+ingest-worker", triage)
+    assert re.search(r"in flight \(\d, from the watchdog's line\):", triage) and "cid timeout-2-" in triage
+    assert "DLQ: 2 message(s)" in triage and "correlation id\n      timeout-2-" in triage
     assert "login complete" in out and "state_replayed" in out
     assert "Traceback" not in out and "Traceback" not in proc.stderr
     assert "S1234567D" not in out and "Bearer " not in out
