@@ -174,16 +174,22 @@ def test_a_timeout_mid_batch_is_warned_about_counted_redelivered_dead_lettered_a
         assert report_tail(lines)[2] == "Status: timeout\t"
         assert lines[killed + 1 :][:2] == [f"END RequestId: {result.request_id}", lines[-1]]
         parsed = [(i, d) for i, ln in enumerate(lines) for d in docs([ln])]
-        ((at, warning),) = [(i, d) for i, d in parsed if d.get("message") == TIMEOUT_WARNING]
+        warnings = [(i, d) for i, d in parsed if d.get("message") == TIMEOUT_WARNING]
+        counted = [(i, d) for i, d in parsed if "_aws" in d]
+        if result is not run.stats.results[0] and not warnings:
+            # After the kill the next init is a suppressed init, counted in the invocation's time;
+            # on a loaded machine it can use up the time before the handler starts: nothing to warn
+            # about then, as on Lambda. The first delivery's init is not counted: it always warns.
+            assert not counted
+            continue
+        ((at, warning),) = warnings
         assert at < killed and warning["aws_request_id"] == result.request_id
         flying = {f["record_id"]: f["correlation_id"] for f in warning["in_flight"]}
         assert flying.items() <= run.sent.items(), "only the batch's records, with their correlation ids"
         if result is run.stats.results[0]:
-            # its init is not counted in its time, so the slow task is surely under way by the
-            # warning; after the kill the next init is (a suppressed init), and on a loaded
-            # machine the next delivery may not have started its tasks when the warning comes
+            # with its init not counted, the slow task is surely under way by the warning
             assert flying.get(slow) == run.sent[slow], warning["in_flight"]
-        ((emf_at, emf),) = [(i, d) for i, d in parsed if "_aws" in d]
+        ((emf_at, emf),) = counted
         assert at < emf_at < killed and emf["Timeouts"] == 1 and emf["aws_request_id"] == result.request_id
         assert not any(d.get("message") == "invocation complete" for _, d in parsed)
     # the triage names the slow task's message and correlation id as in flight, from the watchdog
