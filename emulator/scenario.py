@@ -403,9 +403,9 @@ def worker_incident(
     Each incident has its own partition of the local source API ``source`` (``name``: its pages
     and its ``faults``, whose ``partition`` is set here), its own table, bucket and queue with a
     DLQ (``maxReceiveCount`` 2, visibility timeout 1 s) on the moto server ``AWS_ENDPOINT_URL``
-    points at, and one task message per page (correlation id ``<name>-<page>-<suffix>``), all
-    visible at once so they share a batch. The worker runs under ``awslambdaric`` with
-    ``timeout`` and ``memory_mb``, fed by the SQS event source mapping loop.
+    points at, and one task message per page (correlation id ``<name>-<page>-<suffix>``), all in
+    one batch (the event source mapping's batch size is their number, with a window of 1 s). The
+    worker runs under ``awslambdaric`` with ``timeout`` and ``memory_mb``, fed by that mapping.
     """
     from dataclasses import replace
 
@@ -468,7 +468,9 @@ def worker_incident(
     )
     with LambdaFunction(config) as fn:
         recording = _Recording(fn)
-        stats = SqsEventSource(recording, res.queue_url, batch_size=10).run_until_empty(timeout=run_timeout)
+        # a batch waits (up to 1 s) until it holds every task: a receive may return fewer
+        esm = SqsEventSource(recording, res.queue_url, batch_size=len(pages), maximum_batching_window=1)
+        stats = esm.run_until_empty(timeout=run_timeout)
     return IncidentRun(
         name=name,
         sent=sent,
