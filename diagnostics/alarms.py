@@ -121,6 +121,22 @@ class AlarmSpec:
         return f"{self.symbol} {fmt(self.threshold, self.unit)}"
 
     @property
+    def condition_text(self) -> str:
+        """``>= 1, 2 of 3``: the threshold and, unless it is 1 of 1, how many periods must breach.
+
+        A peak at the threshold with the alarm OK reads as a contradiction without the second part.
+        """
+        periods = self.periods_text
+        return f"{self.threshold_text}, {periods}" if periods else self.threshold_text
+
+    @property
+    def periods_text(self) -> str:
+        """``2 of 3``: the periods that must breach out of those evaluated; empty for 1 of 1."""
+        if (self.datapoints_to_alarm, self.evaluation_periods) == (1, 1):
+            return ""
+        return f"{self.datapoints_to_alarm} of {self.evaluation_periods}"
+
+    @property
     def rule(self) -> str:
         """``Sum of RecordsQuarantined >= 100 per 5 min, 1 of 1 period``."""
         from diagnostics.units import duration

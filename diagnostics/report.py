@@ -398,7 +398,7 @@ def _now_box(ev: Evaluation, t: AlarmTriage | None, known: set[str], now: dateti
     parts = [
         f'<div class="now {kind}"><b class="state">{"ALARM" if kind == "ALARM" else "Recovered"}</b> '
         f'<a href="#alarm-{slug(a.name)}"><b>{_e(a.name)}</b></a> '
-        f'<span class="muted">({_e(a.severity)}; {_e(a.metric)} {_e(a.threshold_text)}, peak '
+        f'<span class="muted">({_e(a.severity)}; {_e(a.metric)} {_e(a.condition_text)}, peak '
         f"{_e(fmt(ev.peak, a.unit))})</span> — {since}"
     ]
     if t is not None and t.headline:
@@ -859,7 +859,7 @@ def build_report(
     else:
         html.append(
             _table(
-                ["state now", "alarm", "in ALARM (UTC)", "peak", "threshold", "severity"],
+                ["state now", "alarm", "in ALARM (UTC)", "peak", "alarm if", "severity"],
                 [
                     [
                         _state_cell(e.state),
@@ -870,7 +870,7 @@ def build_report(
                         if e.entered_alarm
                         else "-",
                         _e(fmt(e.peak, e.alarm.unit)),
-                        _e(e.alarm.threshold_text),
+                        _e(e.alarm.condition_text),
                         _e(e.alarm.severity),
                     ]
                     for e in states

@@ -165,7 +165,7 @@ def _since(e: Evaluation) -> str:
 
 
 def render_alarm_states(evaluations: Sequence[Evaluation]) -> str:
-    """Every alarm: state now, when it was in ALARM (from → to), its peak and its threshold."""
+    """Every alarm: state now, when it was in ALARM (from → to), its peak, its threshold and periods."""
     firing = [e for e in evaluations if e.state == "ALARM"]
     fired = [e for e in evaluations if e.fired and e.state != "ALARM"]
     window = evaluations[0].window if evaluations else None
@@ -173,14 +173,17 @@ def render_alarm_states(evaluations: Sequence[Evaluation]) -> str:
     wide = width() >= 100
     rows = []
     for e in evaluations:
-        row = [_state(e), e.alarm.name, _since(e), fmt(e.peak, e.alarm.unit), e.alarm.threshold_text]
-        rows.append([*row, e.alarm.severity] if wide else row)
+        a = e.alarm
+        # at 80 columns the periods (2 of 3) go under the threshold, else beside it
+        when = a.condition_text if wide or not a.periods_text else f"{a.threshold_text}\n{a.periods_text}"
+        row = [_state(e), a.name, _since(e), fmt(e.peak, a.unit), when]
+        rows.append([*row, a.severity] if wide else row)
     cols = [
         Col("state"),
         Col("alarm", ident=True),
         Col("in ALARM"),
         Col("peak", right=True),
-        Col("threshold"),
+        Col("alarm if"),
     ]
     lines = [section(head)]
     if window is not None:

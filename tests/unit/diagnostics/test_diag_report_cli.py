@@ -330,3 +330,32 @@ def test_output_fits_80_columns(files: dict[str, Path], capsys: Any, monkeypatch
         # a line may run over only when it is one unbreakable token (a long key or id on its own)
         over = [ln for ln in out.splitlines() if len(ln) > 80 and " " in ln.strip()]
         assert over == [], (argv, over)
+
+
+def test_the_alarms_table_shows_how_many_periods_must_breach(
+    evidence: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A peak at the threshold with the alarm OK is no contradiction once ``2 of 3`` is beside it."""
+    from diagnostics.text import render_alarm_states
+
+    lines, emf, _ = evidence
+    diag = Diagnostics.from_docs([*lines, *emf], alarms=load_alarms(ALARMS_DIR))
+    states = diag.alarm_states()
+    throttles = next(e for e in states if e.alarm.name == "ingest-worker-Throttles-dev")
+    assert throttles.alarm.condition_text == ">= 1, 2 of 3"
+    quarantined = next(e for e in states if e.alarm.name == "ingest-worker-RecordsQuarantined-dev")
+    assert quarantined.alarm.condition_text == ">= 100"  # 1 of 1: the threshold alone
+
+    monkeypatch.setenv("COLUMNS", "120")
+    wide = render_alarm_states(states).splitlines()
+    row = next(x for x in wide if "ingest-worker-Throttles-dev" in x)
+    assert ">= 1, 2 of 3" in row
+    monkeypatch.setenv("COLUMNS", "80")
+    narrow = render_alarm_states(states).splitlines()
+    assert max(len(x.rstrip()) for x in narrow) <= 80
+    i = next(i for i, x in enumerate(narrow) if "ingest-worker-Throttles-dev" in x)
+    assert narrow[i].rstrip().endswith(">= 1") and narrow[i + 1].strip() == "2 of 3"
+
+    html = build_report(diag, now=datetime(2026, 11, 26, 5, 0, tzinfo=UTC))
+    alarms = html.split('<section id="alarms">', 1)[1].split("</section>", 1)[0]
+    assert "&gt;= 1, 2 of 3" in alarms and "<th>alarm if</th>" in alarms
