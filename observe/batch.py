@@ -33,13 +33,14 @@ The event source mapping must enable ``ReportBatchItemFailures`` (SQS, Kinesis, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from observe import correlation, telemetry, tracing
-from observe.logging import get_logger
+from observe.logging import get_logger, invocation_context
 
 _log = get_logger("observe.batch")
 
@@ -314,16 +315,25 @@ _SYSTEMS = {
 
 
 def _enter(batch: _Batch, item: _Item) -> tuple[Any, int]:
-    """Bind the record's correlation id and list it in flight; the undo for :func:`_leave`."""
+    """Bind the record's correlation id and its ``record_id`` (every line of the record carries it,
+    so a triage of a process that died without a watchdog line still finds the record from its last
+    lines) and list it in flight; the undo for :func:`_leave`."""
     cid = correlation.for_record(item.record, batch.reader)[0] or correlation.new_id()
     key = id(item)  # unique while the record runs
     _flight[key] = (batch.kind, item.item_id, cid, time.perf_counter())
-    return correlation.set_id(cid), key
+    fields = invocation_context.get()
+    bound = invocation_context.set(
+        {**fields, "record_id": item.item_id} if fields else {"record_id": item.item_id}
+    )
+    return (correlation.set_id(cid), bound), key
 
 
 def _leave(token: Any, key: int) -> None:
     _flight.pop(key, None)
-    correlation.reset(token)
+    cid, bound = token
+    with contextlib.suppress(ValueError):  # left in another context than it entered: leave that one be
+        invocation_context.reset(bound)
+    correlation.reset(cid)
 
 
 def _span(batch: _Batch, item: _Item) -> Any:

@@ -160,6 +160,14 @@ def assert_triaged(run: IncidentRun, tmp_path: Path, cause: str) -> list[dict[st
     return failures
 
 
+def assert_in_flight_from_last_lines(run: IncidentRun, failure: dict[str, Any]) -> None:
+    """Killed without a watchdog line: the records in flight come from the record_id every line of a
+    record carries, and are records of this batch with their own correlation ids."""
+    assert failure["in_flight_from"] != "watchdog" and failure["in_flight"], failure
+    for record in failure["in_flight"]:
+        assert run.sent.get(record["record_id"]) == record["correlation_id"], (record, run.sent)
+
+
 def test_a_timeout_mid_batch_is_warned_about_counted_redelivered_dead_lettered_and_triaged(
     timed_out: IncidentRun, tmp_path: Path
 ) -> None:
@@ -217,6 +225,7 @@ def test_out_of_memory_on_a_large_page_kills_the_worker_loses_nothing_and_is_tri
         assert not [d for d in docs(lines) if "_aws" in d or d.get("message", "").startswith("invocation ")]
     for f in assert_triaged(run, tmp_path, "out of memory"):
         assert f["error_type"] == "Runtime.OutOfMemory" and f["max_memory_mb"] == f["memory_mb"] == 256
+        assert_in_flight_from_last_lines(run, f)
 
 
 def test_a_bad_suite_path_fails_the_init_each_delivery_until_the_dlq_and_is_triaged(
@@ -264,3 +273,4 @@ def test_sys_exit_mid_batch_is_a_runtime_exit_in_the_json_log_format_and_is_tria
         assert failed["exception"]["type"] == "SystemExit" and "in run_task" in failed["exception"]["stack"]
     for f in assert_triaged(run, tmp_path, "runtime exited"):
         assert f["error_type"] == "Runtime.ExitError"
+        assert_in_flight_from_last_lines(run, f)

@@ -107,3 +107,29 @@ async def test_async_failures_are_per_record() -> None:
 def test_not_an_sqs_event() -> None:
     with pytest.raises(ValueError, match="not an SQS batch event"):
         process_sqs_batch({"detail": {}}, lambda r: None)
+
+
+def test_every_line_of_a_record_carries_its_record_id_and_only_its_own(
+    observe_capture, lambda_context
+) -> None:
+    from observe import get_logger
+
+    log = get_logger("tests.batch")
+
+    async def handle(record):
+        log.info("step one")
+        await asyncio.sleep(0)  # the other records run in between
+        log.info("step two")
+
+    @observed(pipeline="ingest")
+    async def handler(event, context):
+        result = await aprocess_sqs_batch(event, handle, concurrency=3)
+        log.info("after the batch")
+        return result
+
+    asyncio.run(handler(sqs_event(3), lambda_context))
+    steps = [line for line in observe_capture.logs if line["message"].startswith("step")]
+    assert len(steps) == 6
+    assert all(line["record_id"] == "m" + line["correlation_id"].removeprefix("cid-") for line in steps)
+    (after,) = [line for line in observe_capture.logs if line["message"] == "after the batch"]
+    assert "record_id" not in after
