@@ -9,8 +9,9 @@
         log.info("fetched page", page=3, records=250)
         metric("PagesFetched", 3)  # declared in the project's observe.toml
 
-``import observe`` loads structlog and the standard library only; boto3, pandas, numpy,
-great_expectations and the OpenTelemetry SDK are imported where they are used.
+``import observe`` loads the standard library only; the first logger loads structlog's bound
+logger (not its whole package: observe.structlog_core) and the first line orjson; boto3, pandas,
+numpy, great_expectations and the OpenTelemetry SDK are imported where they are used.
 """
 
 from __future__ import annotations
