@@ -127,18 +127,18 @@ class _Invocation:
         rss = telemetry.max_rss_mb()
         buf = self.buffer
         put = buf.put
-        fields: dict[str, Any] = {"duration_ms": round(duration_ms, 3), "max_memory_mb": round(rss, 1)}
+        fields: dict[str, Any] = {"duration_ms": round(duration_ms, 3), "max_memory_mb": _rounded_mb(rss)}
         # A successful invocation's standard values go to the EMF document after the handler's own,
         # in this order, without a trip through the buffer (``flush(tail=...)``); otherwise they are
         # buffered here, in the same order.
-        tail: list[tuple[str, float]] | None = None
+        tail: dict[str, float] | None = None
         if fired:  # the watchdog's document counted these already: once per invocation
             fields["watchdog_fired"] = True
         elif error is None:
-            tail = [("Duration", duration_ms), ("MaxMemoryUsed", rss)]
+            tail = {"Duration": duration_ms, "MaxMemoryUsed": rss}
             if self.limit:
-                tail.append(("MemoryUtilization", 100.0 * rss / self.limit))
-            tail.append(("ColdStart", 1 if self.ctx["cold_start"] else 0))
+                tail["MemoryUtilization"] = 100.0 * rss / self.limit
+            tail["ColdStart"] = 1 if self.ctx["cold_start"] else 0
         else:
             put("Duration", duration_ms)
             put("MaxMemoryUsed", rss)
@@ -152,7 +152,7 @@ class _Invocation:
             if throttle is not None and not buf.count("Throttles"):
                 telemetry.record_throttle(throttle)
         elif tail is not None:
-            tail.append(("Errors", 0))
+            tail["Errors"] = 0
         else:
             put("Errors", 0)
         for name, _ in buf.values:
@@ -160,13 +160,13 @@ class _Invocation:
                 break
         else:
             if tail is not None:
-                tail.append(("Throttles", 0))
+                tail["Throttles"] = 0
             else:
                 put("Throttles", 0)
         if isinstance(result, dict) and isinstance(result.get("batchItemFailures"), list):
             failed = len(result["batchItemFailures"])
             if tail is not None:
-                tail.append(("BatchItemFailures", failed))
+                tail["BatchItemFailures"] = failed
             else:
                 put("BatchItemFailures", failed)
             fields["batch_item_failures"] = failed
@@ -186,6 +186,17 @@ class _Invocation:
             # (with buffering on, what the invocation buffered is written first)
             line = _log.line_to_write("error", "invocation failed", _summary_logger_name, fields)
         flush(buf, self.dims, self.properties(), first=line, tail=tail)
+
+
+_last_rss: list[float] = [-1.0, -1.0]  # the peak RSS last seen, and its rounding
+
+
+def _rounded_mb(rss: float) -> float:
+    """``round(rss, 1)``, remembered: the peak RSS rarely changes between invocations, and a float's
+    round() costs as much as a dictionary of fields."""
+    if rss != _last_rss[0]:
+        _last_rss[0], _last_rss[1] = rss, round(rss, 1)
+    return _last_rss[1]
 
 
 def _bad_environment(env: str) -> None:

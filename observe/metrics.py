@@ -204,39 +204,38 @@ def _document(
 #: The start of the common case's document up to its values, per (namespace, dimension names, metric
 #: names): ``,"CloudWatchMetrics":[...]},`` as JSON, so a document is its timestamp and one encoding
 #: of its values (the directives do not change from one invocation to the next).
-_heads: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}
+_heads: dict[tuple[str, ...], str] = {}
 
 
 def _one_line(
     buffer: MetricsBuffer,
     dimensions: dict[str, str],
     properties: dict[str, Any] | None,
-    tail: list[tuple[str, float]] | None = None,
+    tail: dict[str, float] | None = None,
 ) -> str | None:
     """The common case's one document as a JSON line, byte for byte what ``_dumps`` makes of
-    :func:`documents`' document, ``tail`` (name, value) pairs counted as if put in the buffer last;
+    :func:`documents`' document, ``tail`` values counted as if put in the buffer last, in order;
     None when the buffer is not the common case (extra dimensions, over the EMF limits) or a name
     would land on a key already there (a tail name the buffer holds too, ``_aws``)."""
     buffered = buffer.values
     if len(buffered) + (len(tail) if tail else 0) > MAX_METRICS_PER_DOC or len(dimensions) > MAX_DIMENSIONS:
         return None
     body: dict[str, Any] = {**dimensions, **properties} if properties else dict(dimensions)
-    names = []
+    names: list[str] = []
     for (name, extra), vals in buffered.items():
         if extra or len(vals) > MAX_VALUES_PER_METRIC:
             return None
         names.append(name)
         body[name] = vals[0] if len(vals) == 1 else vals
     if tail:
-        for name, value in tail:
-            if name in body:
-                return None
-            names.append(name)
-            body[name] = value
+        if not body.keys().isdisjoint(tail):
+            return None
+        names.extend(tail)
+        body.update(tail)
     if not body or "_aws" in body:
         return None
     ns = namespace()
-    key = (ns, tuple(dimensions), tuple(names))
+    key = (ns, *dimensions, "", *names)  # ("" cannot be a dimension name: it ends the dimensions)
     head = _heads.get(key)
     if head is None:
         directive = [
@@ -264,12 +263,12 @@ def flush(
     properties: dict[str, Any] | None = None,
     *,
     first: str | None = None,
-    tail: list[tuple[str, float]] | None = None,
+    tail: dict[str, float] | None = None,
 ) -> int:
     """Write ``buffer`` as EMF lines to the log stream; returns the number of documents.
 
-    ``tail``: (name, value) pairs of dimensionless catalogued metrics to count as if :meth:`put` in
-    the buffer after what it holds (``observed``'s standard values). ``first`` is a rendered line
+    ``tail``: values of dimensionless catalogued metrics (name -> value) to count as if :meth:`put`
+    in the buffer after what it holds, in order (``observed``'s standard values). ``first`` is a rendered line
     written ahead of the documents in the same write (``observed``'s summary line: one system call
     for both under Lambda); it is written even when the documents cannot be built (the error is
     raised after it)."""
@@ -278,7 +277,7 @@ def flush(
         if line is not None:
             docs = [line]
         else:
-            for name, value in tail or ():
+            for name, value in (tail or {}).items():
                 buffer.put(name, value)
             docs = lines(buffer, dimensions, properties)
     except BaseException:
