@@ -13,7 +13,9 @@ import gc
 import io
 import json
 import os
+import re
 import resource
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -531,6 +533,84 @@ def fire_cost(rounds: int = 50) -> str:
     return "\n".join(rows)
 
 
+# --- where observe's time goes: instructions per call ----------------------------------------------
+
+#: Run under valgrind: after the set-up (each variant warmed up), ``stmt`` ``n`` times.
+IR_SETUP = """
+import os, sys
+os.environ.setdefault("ENVIRONMENT", "dev")
+sys.path.insert(0, %(repo)r)
+from benchmarks import bench_overhead as b
+from observe import correlation, decorator, get_logger, metrics, watchdog
+from observe import logging as olog
+sink = b.Sink()
+activate, handler = b.observe_stack(sink)
+floor = b.hand_rolled(b.Sink(), b.orjson_text)
+sys.stdout = b.Sink()
+powertools = b.powertools_stack(b.Sink())
+ctx = b.Context()
+for _ in range(300):
+    handler(b.EVENT, ctx)
+    floor(b.EVENT, ctx)
+    powertools(b.EVENT, ctx)
+log = get_logger("bench")
+inv = decorator._Invocation(b.EVENT, ctx, "bench-svc", "bench", "handler")
+buf = metrics.MetricsBuffer()
+tail = {"Duration": 0.05, "MaxMemoryUsed": 31.2, "MemoryUtilization": 6.1, "ColdStart": 0, "Errors": 0,
+        "Throttles": 0}
+for _ in range(%(n)d):
+    %(stmt)s
+"""
+IR_CASES = {
+    "orjson floor (the whole call)": "floor(b.EVENT, ctx)",
+    "observe (the whole call)": "handler(b.EVENT, ctx)",
+    "Powertools (the whole call)": "powertools(b.EVENT, ctx)",
+    "observe, parts: the user line (`log.info`, redaction included)": "log.info('items listed', count=3)",
+    "... the custom metric (`metric`)": "metrics.metric('ItemsListed', 3); buf.values.clear()",
+    "... the correlation id from the event (`correlation.from_event`)": "correlation.from_event(b.EVENT)",
+    "... the summary line": "olog.line_to_write('info', 'invocation complete', 'observe', "
+    "{'duration_ms': 0.05, 'max_memory_mb': 31.2}, own=True)",
+    "... the EMF document and the one write": (
+        "metrics.flush(buf, inv.dims, inv.properties(), first='x', tail=tail)"
+    ),
+    "... the deadline watchdog (arm, disarm)": "watchdog.arm(inv, ctx, 500.0); watchdog.disarm(inv)",
+}
+IR_CALLS = 3000
+
+
+def _ir(stmt: str, n: int) -> int | None:
+    code = IR_SETUP % {"repo": str(REPO), "n": n, "stmt": stmt}
+    done = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-c", code],
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=tempfile.gettempdir(),
+    )
+    found = re.search(r"Collected : (\d+)", done.stderr)
+    return int(found.group(1)) if found and done.returncode == 0 else None
+
+
+def instructions() -> tuple[str, dict[str, float]]:
+    """Instructions per call (valgrind callgrind: the same count on a busy machine), for the whole
+    call of each variant and for the parts of observe's; empty without valgrind."""
+    if not shutil.which("valgrind"):
+        return "(instructions not counted: valgrind is not installed)\n", {}
+    base = _ir("pass", IR_CALLS)
+    if base is None:
+        return "(instructions not counted: the set-up failed under valgrind)\n", {}
+    per = {}
+    for name, stmt in IR_CASES.items():
+        n = _ir(stmt, IR_CALLS)
+        if n is not None:
+            per[name] = (n - base) / IR_CALLS / 1000
+    whole = per.get("observe (the whole call)", float("nan"))
+    rows = ["| instructions per call | thousands | of observe's whole call |", "|---|---:|---:|"]
+    rows += [f"| {name} | {k:.1f} | {k / whole:.0%} |" for name, k in per.items()]
+    return "\n".join(rows) + "\n", {f"kinstr {k}": v for k, v in per.items()}
+
+
 def main() -> dict[str, float]:
     load = os.getloadavg()[0]
     memory_rows, med = table(*run(Sink))
@@ -564,6 +644,14 @@ def main() -> dict[str, float]:
         "Powertools: `Logger.inject_lambda_context(correlation_id_path=API_GATEWAY_HTTP)` + "
         "`Metrics.log_metrics(capture_cold_start_metric=True)` + `add_metric` + `logger.info` "
         "(it writes no summary line of its own, so it does one line less than observe).\n"
+    )
+    ir_rows, ir_figures = instructions()
+    med.update(ir_figures)
+    body += (
+        "\nWhere the time goes, in instructions executed (valgrind callgrind, the same count however busy "
+        f"the machine; {IR_CALLS} calls each after the warm-up, the set-up's count subtracted). The parts "
+        "are observe's own steps run alone (the summary line without the write; the EMF document with "
+        "the write of both):\n\n" + ir_rows
     )
     write("overhead", "Per-invocation overhead (issues 2 and 13)", body)
     load = os.getloadavg()[0]
