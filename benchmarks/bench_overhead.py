@@ -653,6 +653,15 @@ def main() -> dict[str, float]:
         "are observe's own steps run alone (the summary line without the write; the EMF document with "
         "the write of both):\n\n" + ir_rows
     )
+    whole = ir_figures.get("kinstr observe (the whole call)")
+    if whole:
+        floor_k = ir_figures["kinstr orjson floor (the whole call)"]
+        peer_k = ir_figures["kinstr Powertools (the whole call)"]
+        body += (
+            f"\nIn instructions, observe is {whole / floor_k:.2f}x the orjson floor and "
+            f"{whole / peer_k:.2f}x Powertools: the steadier figure where the timed medians sit near a "
+            "target.\n"
+        )
     write("overhead", "Per-invocation overhead (issues 2 and 13)", body)
     load = os.getloadavg()[0]
     common, below, figures = options()
